@@ -1,0 +1,142 @@
+"""Command line: ``thriftgen [gen flags] IDL...`` plus ``check``, ``trim`` and ``call``.
+
+The generator is the default command so that Kitex-style invocations
+(``thriftgen -thrift trim_idl idl.thrift``) work as users type them; the other
+jobs are subcommands. Every user-facing failure ends as a diagnostic on stderr
+and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from thriftgen import __version__
+from thriftgen.diagnostics import DiagnosticSink, IDLError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Thrift IDL toolchain: check, trim and generate Python code.",
+    pretty_exceptions_enable=False,
+)
+
+#: Subcommands; anything else on the command line is handed to the generator.
+SUBCOMMANDS = {"check", "trim", "gen", "call"}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"thriftgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Thrift IDL toolchain: check, trim and generate Python code."""
+
+
+def use_color(stream=None) -> bool:
+    stream = stream or sys.stderr
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def report(sink: DiagnosticSink, quiet: bool = False) -> None:
+    """Print collected diagnostics (warnings too, unless quiet) to stderr."""
+    diags = sink.sorted()
+    if quiet:
+        diags = [d for d in diags if d.severity == "error"]
+    if diags:
+        from thriftgen.diagnostics import format_diagnostic
+
+        color = use_color()
+        typer.echo("\n".join(format_diagnostic(d, sink.sources, color) for d in diags), err=True)
+
+
+def make_cache(cache_dir: Optional[str], no_cache: bool):
+    if no_cache or os.environ.get("THRIFTGEN_NO_CACHE"):
+        return None
+    from thriftgen.idl.cache import ParseCache
+
+    return ParseCache(cache_dir)
+
+
+def load_and_check(idls: List[str], include_dirs: List[str], cache_dir: Optional[str],
+                   no_cache: bool, sink: DiagnosticSink):
+    """Parse, resolve and check; raises IDLError with every diagnostic on failure."""
+    from thriftgen.idl.checker import check_program
+    from thriftgen.idl.loader import load_program
+
+    program = load_program(idls, include_dirs, sink, make_cache(cache_dir, no_cache))
+    check_program(program, sink)
+    sink.check()
+    return program
+
+
+INCLUDE_OPT = typer.Option([], "-I", "--include", help="Add a directory to the include search path (repeatable).")
+CACHE_DIR_OPT = typer.Option(None, "--cache-dir", help="Parse cache directory (default: the user cache dir).")
+NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Do not read or write the parse cache.")
+
+
+@app.command("check")
+def check_cmd(
+    idls: List[str] = typer.Argument(..., metavar="IDL...", help="Root IDL files."),
+    include: List[str] = INCLUDE_OPT,
+    cache_dir: Optional[str] = CACHE_DIR_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors."),
+    werror: bool = typer.Option(False, "--werror", help="Treat warnings as errors."),
+) -> None:
+    """Parse and semantically check IDL files (and everything they include)."""
+    sink = DiagnosticSink()
+    try:
+        program = load_and_check(idls, include, cache_dir, no_cache, sink)
+    except IDLError:
+        report(sink, quiet)
+        errors = sink.error_count + sink.suppressed
+        typer.echo(f"thriftgen: {errors} error(s)", err=True)
+        raise typer.Exit(1)
+    report(sink, quiet)
+    warnings = sum(1 for d in sink.diagnostics if d.severity == "warning")
+    if werror and warnings:
+        typer.echo(f"thriftgen: {warnings} warning(s) treated as errors", err=True)
+        raise typer.Exit(1)
+    if not quiet:
+        n_defs = sum(len(pf.document.definitions) for pf in program)
+        typer.echo(f"ok: {len(program.files)} file(s), {n_defs} definition(s), "
+                   f"{warnings} warning(s)", err=True)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in SUBCOMMANDS and args[0] not in ("--version", "-h", "--help"):
+        args.insert(0, "gen")
+    try:
+        app(args, prog_name="thriftgen")
+    except KeyboardInterrupt:  # pragma: no cover
+        typer.echo("thriftgen: interrupted", err=True)
+        sys.exit(130)
+
+
+# Subcommands defined in other modules register themselves on ``app``.
+def _register_optional_commands() -> None:
+    import importlib
+
+    for mod in ("thriftgen.codegen.command", "thriftgen.trim.command", "thriftgen.rpc_call_command"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod and not mod.startswith(str(e.name)):
+                raise
+
+
+_register_optional_commands()

@@ -1,0 +1,257 @@
+"""PLY lexer for the Thrift IDL.
+
+Tokens carry character offsets (``lexpos``) and, for function rules, an ``end``
+offset; line and column are computed from offsets on demand (a line table per
+file), which is cheaper than having PLY count lines on every token. Comments are
+not tokens: they are recorded on the lexer (``lexer.comments``) so the parser can
+attach ``/** */`` doc comments and the trimmer can read ``@preserve`` markers.
+
+The lexer is built once per process (compiling its master regex takes a few
+milliseconds) and cloned per file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ply import lex
+
+from thriftgen.idl.ast import Comment, Span
+
+KEYWORDS = {
+    "include": "INCLUDE",
+    "cpp_include": "CPP_INCLUDE",
+    "namespace": "NAMESPACE",
+    "typedef": "TYPEDEF",
+    "const": "CONST",
+    "enum": "ENUM",
+    "senum": "SENUM",
+    "struct": "STRUCT",
+    "union": "UNION",
+    "exception": "EXCEPTION",
+    "service": "SERVICE",
+    "extends": "EXTENDS",
+    "oneway": "ONEWAY",
+    "throws": "THROWS",
+    "void": "VOID",
+    "required": "REQUIRED",
+    "optional": "OPTIONAL",
+    "list": "LIST",
+    "set": "SET",
+    "map": "MAP",
+    "bool": "BASE_TYPE",
+    "byte": "BASE_TYPE",
+    "i8": "BASE_TYPE",
+    "i16": "BASE_TYPE",
+    "i32": "BASE_TYPE",
+    "i64": "BASE_TYPE",
+    "double": "BASE_TYPE",
+    "string": "BASE_TYPE",
+    "binary": "BASE_TYPE",
+    "uuid": "BASE_TYPE",
+    "slist": "BASE_TYPE",
+    "true": "BOOL_CONST",
+    "false": "BOOL_CONST",
+    "cpp_type": "CPP_TYPE",
+}
+
+tokens = (
+    "IDENTIFIER",
+    "LITERAL",
+    "INT_CONST",
+    "DUB_CONST",
+    "LBRACE",
+    "RBRACE",
+    "LPAREN",
+    "RPAREN",
+    "LT",
+    "GT",
+    "LBRACKET",
+    "RBRACKET",
+    "EQ",
+    "COMMA",
+    "SEMI",
+    "COLON",
+    "STAR",
+    "AMP",
+) + tuple(sorted(set(KEYWORDS.values())))
+
+#: Display names for tokens in "expected ..." messages.
+TOKEN_DISPLAY = {
+    "IDENTIFIER": "identifier",
+    "LITERAL": "string literal",
+    "INT_CONST": "integer",
+    "DUB_CONST": "number",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAREN": "'('",
+    "RPAREN": "')'",
+    "LT": "'<'",
+    "GT": "'>'",
+    "LBRACKET": "'['",
+    "RBRACKET": "']'",
+    "EQ": "'='",
+    "COMMA": "','",
+    "SEMI": "';'",
+    "COLON": "':'",
+    "STAR": "'*'",
+    "AMP": "'&'",
+    "BASE_TYPE": "type",
+    "BOOL_CONST": "'true'/'false'",
+    "$end": "end of file",
+}
+for _kw, _tok in KEYWORDS.items():
+    TOKEN_DISPLAY.setdefault(_tok, f"'{_kw}'")
+
+t_LBRACE = r"\{"
+t_RBRACE = r"\}"
+t_LPAREN = r"\("
+t_RPAREN = r"\)"
+t_LT = r"<"
+t_GT = r">"
+t_LBRACKET = r"\["
+t_RBRACKET = r"\]"
+t_EQ = r"="
+t_COMMA = r","
+t_SEMI = r";"
+t_COLON = r":"
+t_STAR = r"\*"
+t_AMP = r"&"
+
+# Whitespace is discarded by the master regex itself: no Python call per run.
+t_ignore_WS = r"[ \t\r\n\f\v]+"
+
+
+class LexError(Exception):
+    """A lexical error at ``offset``; the parser turns it into a diagnostic."""
+
+    def __init__(self, message: str, offset: int, width: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.width = width
+
+
+def t_DOC_COMMENT(t):
+    r"/\*\*(?!/)[^*]*\*+(?:[^/*][^*]*\*+)*/"
+    t.lexer.comments.append(Comment(t.value, Span(t.lexpos, t.lexer.lexpos), 0, doc=True))
+
+
+def t_BLOCK_COMMENT(t):
+    r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
+    t.lexer.comments.append(Comment(t.value, Span(t.lexpos, t.lexer.lexpos), 0))
+
+
+def t_UNTERMINATED_COMMENT(t):
+    r"/\*"
+    raise LexError("unterminated comment: '/*' has no matching '*/'", t.lexpos, 2)
+
+
+def t_LINE_COMMENT(t):
+    r"(?://|\#)[^\n]*"
+    t.lexer.comments.append(Comment(t.value, Span(t.lexpos, t.lexer.lexpos), 0))
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
+_ESCAPE_RE = re.compile(r"\\(.)", re.S)
+
+
+def t_LITERAL(t):
+    r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'"""
+    raw = t.value[1:-1]
+    if "\\" in raw:
+        base = t.lexpos + 1
+
+        def unescape(m: re.Match) -> str:
+            ch = m.group(1)
+            try:
+                return _ESCAPES[ch]
+            except KeyError:
+                shown = repr(ch)[1:-1] if ch.isprintable() else f"\\x{ord(ch):02x}"
+                raise LexError(
+                    f"invalid escape sequence '\\{shown}' in string literal"
+                    " (allowed: \\n \\r \\t \\\" \\' \\\\)",
+                    base + m.start(),
+                    2,
+                ) from None
+
+        raw = _ESCAPE_RE.sub(unescape, raw)
+    t.value = raw
+    t.end = t.lexer.lexpos
+    return t
+
+
+def t_UNTERMINATED_LITERAL(t):
+    r"""["'][^\n]*"""
+    raise LexError("unterminated string literal (strings cannot span lines)", t.lexpos, 1)
+
+
+def t_DUB_CONST(t):
+    r"[+-]?(?:[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+)(?![A-Za-z_0-9.])"
+    t.end = t.lexer.lexpos
+    t.raw = t.value
+    t.value = float(t.value)
+    return t
+
+
+def t_HEX_CONST(t):
+    r"[+-]?0[xX][0-9A-Fa-f]+(?![A-Za-z_0-9.])"
+    t.end = t.lexer.lexpos
+    t.raw = t.value
+    t.type = "INT_CONST"
+    t.value = int(t.value, 16)
+    return t
+
+
+def t_OCT_CONST(t):
+    r"[+-]?0[oO][0-7]+(?![A-Za-z_0-9.])"
+    t.end = t.lexer.lexpos
+    t.raw = t.value
+    t.type = "INT_CONST"
+    t.value = int(t.value, 8)
+    return t
+
+
+def t_INT_CONST(t):
+    r"[+-]?[0-9]+(?![A-Za-z_0-9.])"
+    t.end = t.lexer.lexpos
+    t.raw = t.value
+    t.value = int(t.value, 10)
+    return t
+
+
+def t_IDENTIFIER(t):
+    r"[A-Za-z_](?:\.[A-Za-z_0-9]|[A-Za-z_0-9])*"
+    t.type = KEYWORDS.get(t.value, "IDENTIFIER")
+    t.end = t.lexer.lexpos
+    return t
+
+
+def t_error(t):
+    ch = t.value[0]
+    if ch == "\ufeff":
+        what = "byte order mark in the middle of the file"
+    elif ch.isprintable():
+        what = f"unexpected character '{ch}'"
+    else:
+        what = f"unexpected character U+{ord(ch):04X}"
+    # A malformed number such as ``12abc`` or ``1.2.3`` is reported as one thing.
+    m = re.match(r"[+-]?[0-9][A-Za-z_0-9.]*", t.value)
+    if m:
+        raise LexError(f"malformed number '{m.group()}'", t.lexpos, len(m.group()))
+    raise LexError(what, t.lexpos, 1)
+
+
+_MASTER = None
+
+
+def build_lexer():
+    """A fresh lexer for one file (cloned from the process-wide master)."""
+    global _MASTER
+    if _MASTER is None:
+        import sys
+
+        _MASTER = lex.lex(module=sys.modules[__name__], errorlog=lex.NullLogger())
+    lexer = _MASTER.clone()
+    lexer.comments = []
+    return lexer

@@ -1,0 +1,240 @@
+"""Loads a set of root IDL files and everything they include into a :class:`Program`.
+
+Include resolution follows Apache: relative to the including file first, then
+each ``-I`` directory in order. Each file is parsed once however many paths
+include it (files are keyed by their resolved real path). Include cycles are
+reported with the whole cycle. Parsing goes through the content-hash cache
+(:mod:`thriftgen.idl.cache`) when one is given.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Sequence
+
+from thriftgen.diagnostics import DiagnosticSink, IDLError, SourceText
+from thriftgen.idl import ast
+from thriftgen.idl.grammar import decode_source, parse_text
+
+
+@dataclass
+class ParsedFile:
+    path: str  # resolved real path: the identity of the file
+    display: str  # how diagnostics name it (relative to the working directory when inside it)
+    document: ast.Document
+    includes: dict = field(default_factory=dict)  # alias -> real path of the included file
+    symbols: dict = field(default_factory=dict)  # definition name -> Definition
+
+    @property
+    def alias(self) -> str:
+        base = os.path.basename(self.path)
+        return base[:-7] if base.endswith(".thrift") else os.path.splitext(base)[0]
+
+
+@dataclass
+class Program:
+    """Every file reachable from the roots, in dependency order (includes first)."""
+
+    roots: list  # list[str] real paths
+    files: dict  # real path -> ParsedFile, insertion order = includes before includers
+    include_dirs: list = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[ParsedFile]:
+        return iter(self.files.values())
+
+    def file(self, path: str) -> ParsedFile:
+        return self.files[path]
+
+    def lookup(self, from_path: str, name: str) -> Optional[tuple]:
+        """Resolve ``Name`` or ``alias.Name`` as seen from ``from_path``.
+
+        Returns ``(ParsedFile, Definition)`` or None.
+        """
+        pf = self.files[from_path]
+        d = pf.symbols.get(name)
+        if d is not None:
+            return pf, d
+        if "." in name:
+            alias, rest = name.split(".", 1)
+            target = pf.includes.get(alias)
+            if target is not None and "." not in rest:
+                tf = self.files[target]
+                d = tf.symbols.get(rest)
+                if d is not None:
+                    return tf, d
+        return None
+
+    def resolve_type(self, from_path: str, t: ast.TypeRef, max_hops: int = 100) -> tuple:
+        """Follow typedef chains: ``(file_path, type)`` where type is not a typedef.
+
+        A NamedType that resolves to a struct/enum/... is returned as
+        ``(path_of_defining_file, definition)``; unresolvable names return
+        ``(from_path, t)`` unchanged (the checker reports them).
+        """
+        path = from_path
+        for _ in range(max_hops):
+            if not isinstance(t, ast.NamedType):
+                return path, t
+            found = self.lookup(path, t.name)
+            if found is None:
+                return path, t
+            pf, d = found
+            if isinstance(d, ast.Typedef):
+                path, t = pf.path, d.type
+                continue
+            return pf.path, d
+        return path, t  # a typedef cycle; the checker reports it
+
+    def lookup_const(self, from_path: str, name: str) -> Optional[tuple]:
+        """Resolve a const-value identifier: ``CONST``, ``Enum.MEMBER``,
+        ``alias.CONST``, ``alias.Enum.MEMBER``.
+
+        Returns ``(ParsedFile, Const)`` or ``(ParsedFile, Enum, EnumValue)`` or None.
+        """
+        found = self.lookup(from_path, name)
+        if found is not None and isinstance(found[1], ast.Const):
+            return found
+        if "." in name:
+            head, member = name.rsplit(".", 1)
+            found = self.lookup(from_path, head)
+            if found is not None and isinstance(found[1], ast.Enum):
+                for v in found[1].values:
+                    if v.name == member:
+                        return found[0], found[1], v
+        return None
+
+
+def display_path(path: str, cwd: Optional[str] = None) -> str:
+    cwd = cwd or os.getcwd()
+    try:
+        rel = os.path.relpath(path, cwd)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+class Loader:
+    """Parses root files and their includes; collects diagnostics in ``sink``."""
+
+    def __init__(self, include_dirs: Sequence[str] = (), sink: Optional[DiagnosticSink] = None,
+                 cache=None):
+        self.include_dirs = [os.path.abspath(d) for d in include_dirs]
+        self.sink = sink if sink is not None else DiagnosticSink()
+        self.cache = cache
+        self.files: dict[str, ParsedFile] = {}
+        self._failed: set[str] = set()
+
+    # -- reading and parsing -------------------------------------------------
+
+    def _parse_file(self, real: str, display: str) -> Optional[ast.Document]:
+        try:
+            with open(real, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            self.sink.error(f"cannot read {display}: {e.strerror or e}")
+            return None
+        if self.cache is not None:
+            hit = self.cache.get(data, display)
+            if hit is not None:
+                doc, diags = hit
+                self.sink.extend(diags)
+                text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+                # Diagnostics from later stages quote source lines: keep the text around.
+                self.sink.sources.add(SourceText(display, text.decode("utf-8")))
+                return doc
+        local = DiagnosticSink(sources=self.sink.sources)
+        text = decode_source(data, display, local)
+        doc = parse_text(text, display, local) if text is not None else None
+        self.sink.extend(local.diagnostics)
+        if doc is not None and self.cache is not None and not local.has_errors:
+            self.cache.put(data, display, doc, local.diagnostics)
+        return doc
+
+    def _find_include(self, inc: ast.Include, from_real: str) -> Optional[str]:
+        candidates = [os.path.dirname(from_real), *self.include_dirs]
+        for base in candidates:
+            cand = os.path.join(base, inc.path)
+            if os.path.isfile(cand):
+                return os.path.realpath(cand)
+        return None
+
+    # -- graph walk ------------------------------------------------------------
+
+    def load(self, roots: Sequence[str]) -> Program:
+        root_reals = []
+        for r in roots:
+            if not os.path.isfile(r):
+                self.sink.error(f"no such IDL file: {r}")
+                continue
+            root_reals.append(os.path.realpath(r))
+        order: list[str] = []
+        for real in root_reals:
+            self._visit(real, display_path(os.path.abspath(self._given(real, roots))), [], order)
+        self.sink.check()
+        files = {p: self.files[p] for p in order}
+        return Program(root_reals, files, list(self.include_dirs))
+
+    @staticmethod
+    def _given(real: str, roots: Sequence[str]) -> str:
+        for r in roots:
+            if os.path.realpath(r) == real:
+                return r
+        return real
+
+    def _visit(self, real: str, display: str, stack: list, order: list) -> None:
+        # Iterative over the include graph would need explicit frames; include
+        # depth is tiny in practice, but guard against pathological chains.
+        if real in self.files or real in self._failed:
+            return
+        if len(stack) > 200:
+            self.sink.error(f"includes nested more than 200 levels deep at {display}")
+            return
+        doc = self._parse_file(real, display)
+        if doc is None:
+            self._failed.add(real)
+            return
+        pf = ParsedFile(real, display, doc)
+        for d in doc.definitions:
+            # duplicates are the checker's to report; keep the first definition
+            pf.symbols.setdefault(d.name, d)
+        self.files[real] = pf  # registered before children: a cycle finds it on the stack
+        stack.append(real)
+        for inc in doc.includes:
+            target = self._find_include(inc, real)
+            if target is None:
+                searched = [os.path.dirname(display) or ".", *map(display_path, self.include_dirs)]
+                self.sink.error(
+                    f"cannot find included file '{inc.path}' (searched: {', '.join(searched)})",
+                    inc.loc, len(inc.path) + 2)
+                continue
+            if target in stack:
+                cycle = stack[stack.index(target):] + [target]
+                names = " -> ".join(self._display_of(p) for p in cycle)
+                self.sink.error(f"include cycle: {names}", inc.loc, len(inc.path) + 2)
+                continue
+            alias = inc.alias
+            prev = pf.includes.get(alias)
+            if prev is not None and prev != target:
+                self.sink.error(
+                    f"two includes share the name '{alias}' ({self._display_of(prev)} and "
+                    f"{display_path(target)}); references '{alias}.X' would be ambiguous",
+                    inc.loc, len(inc.path) + 2)
+                continue
+            pf.includes[alias] = target
+            self._visit(target, display_path(target), stack, order)
+        stack.pop()
+        order.append(real)
+
+    def _display_of(self, real: str) -> str:
+        pf = self.files.get(real)
+        return pf.display if pf else display_path(real)
+
+
+def load_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
+                 sink: Optional[DiagnosticSink] = None, cache=None) -> Program:
+    """Parse ``roots`` and their includes. Raises :class:`IDLError` on errors."""
+    return Loader(include_dirs, sink, cache).load(roots)
+
+
+__all__ = ["Program", "ParsedFile", "Loader", "load_program", "IDLError", "display_path"]
