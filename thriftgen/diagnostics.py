@@ -9,6 +9,7 @@ surface as a Python traceback.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -53,6 +54,9 @@ class IDLError(ThriftgenError):
         return "\n".join(format_diagnostic(d, self.sources, color) for d in self.diagnostics)
 
 
+_NEWLINE = re.compile("\n")
+
+
 class SourceText:
     """A decoded source file with a line table for offset → (line, column)."""
 
@@ -65,17 +69,11 @@ class SourceText:
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
-            starts = [0]
-            find = self.text.find
-            pos = find("\n")
-            while pos >= 0:
-                starts.append(pos + 1)
-                pos = find("\n", pos + 1)
-            self._line_starts = starts
+            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
         return self._line_starts
 
     def loc(self, offset: int) -> Loc:
-        starts = self._starts()
+        starts = self._line_starts or self._starts()
         idx = bisect.bisect_right(starts, offset) - 1
         return Loc(self.path, idx + 1, offset - starts[idx] + 1)
 

@@ -24,7 +24,7 @@ from ply import yacc
 
 from thriftgen.diagnostics import Diagnostic, DiagnosticSink, ERROR, WARNING, SourceText
 from thriftgen.idl import ast
-from thriftgen.idl.lexer import TOKEN_DISPLAY, LexError, build_lexer, tokens  # noqa: F401
+from thriftgen.idl.lexer import TOKEN_DISPLAY, LexError, TokenStream, tokens  # noqa: F401
 
 #: Containers and const values nested deeper than this are rejected: nothing real
 #: needs it, and later stages (printer, codegen) walk them recursively.
@@ -263,29 +263,35 @@ def p_fields(p):
 
 
 def p_field(p):
-    """field : field_id field_req field_type field_ref field_name field_value annotations sep_opt"""
-    fid, id_start = p[1]
-    req, req_start = p[2]
-    default, vend = p[6]
-    annos, aend = p[7]
+    """field : field_start field_type field_name field_end
+    | field_start field_type AMP field_name field_end"""
+    # The hottest rule on big IDLs: optional parts are folded into field_start /
+    # field_end alternatives (fewer reductions) and symbols are read via p.slice.
+    sl = p.slice
+    (fid, req, id_start, req_start), ftype = sl[1].value, sl[2]
+    if len(sl) == 5:
+        name_sym, (default, annos, end), reference = sl[3], sl[4].value, False
+    else:
+        name_sym, (default, annos, end), reference = sl[4], sl[5].value, True
     start = id_start if id_start is not None else req_start
     if start is None:  # no id and no requiredness: the field starts with its type
-        start = p.slice[3].start_offset
-    name_pos = p.lexpos(5)
+        start = ftype.start_offset
+    name_pos = name_sym.lexpos
+    ctx = p.lexer.ctx
     f = ast.Field(
         fid if fid is not None else 0,
-        p[5],
-        p[3],
+        name_sym.value,
+        ftype.value,
         req,
         default,
         fid is not None,
-        p[4],
+        reference,
         None,
         annos,
-        _loc(p, 5),
-        ast.Span(start, _last(_end(p, 5), vend, aend, p[8])),
+        ctx.src.loc(name_pos),
+        ast.Span(start, end if end is not None else name_sym.end),
     )
-    p.lexer.ctx.id_offsets[id(f)] = id_start if id_start is not None else name_pos
+    ctx.id_offsets[id(f)] = id_start if id_start is not None else name_pos
     p[0] = f
 
 
@@ -297,40 +303,68 @@ def p_field_name(p):
     | MAP"""
     # Type names are fine as field names (``1: i8 i8``, ``2: list<i8> list``), as in
     # newer Apache (THRIFT-5626); the generator escapes what Python needs escaped.
-    p[0] = p[1]
-    p.slice[0].lexpos = p.lexpos(1)
-    p.slice[0].end = _end(p, 1)
+    tok = p.slice[1]
+    sym = p.slice[0]
+    sym.value, sym.lexpos, sym.end = tok.value, tok.lexpos, tok.end
 
 
-def p_field_id(p):
-    """field_id : INT_CONST COLON
-    | empty"""
-    if len(p) == 3:
-        p[0] = (p[1], p.lexpos(1))
-    else:
-        p[0] = (None, None)
+_NO_START = (None, ast.DEFAULT, None, None)
 
 
-def p_field_req(p):
-    """field_req : REQUIRED
+def p_field_start(p):
+    """field_start : INT_CONST COLON
+    | INT_CONST COLON REQUIRED
+    | INT_CONST COLON OPTIONAL
+    | REQUIRED
     | OPTIONAL
     | empty"""
-    if p[1] is None:
-        p[0] = (ast.DEFAULT, None)
+    sl = p.slice
+    first = sl[1]
+    if first.type == "INT_CONST":
+        if len(sl) == 4:
+            p[0] = (first.value, sl[3].value, first.lexpos, sl[3].lexpos)
+        else:
+            p[0] = (first.value, ast.DEFAULT, first.lexpos, None)
+    elif first.type == "empty":
+        p[0] = _NO_START
     else:
-        p[0] = (p[1], p.lexpos(1))
+        p[0] = (None, first.value, None, first.lexpos)
 
 
-def p_field_ref(p):
-    """field_ref : AMP
-    | empty"""
-    p[0] = p[1] is not None
+def p_field_end(p):
+    """field_end : empty
+    | sep
+    | EQ const_value
+    | EQ const_value sep
+    | annotations_ne
+    | annotations_ne sep
+    | EQ const_value annotations_ne
+    | EQ const_value annotations_ne sep"""
+    # value: (default, annotations, end offset or None when the field ends at its name)
+    sl = p.slice
+    n = len(sl)
+    if sl[1].type == "empty":
+        p[0] = (None, (), None)
+        return
+    default = None
+    annos: tuple = ()
+    end = None
+    i = 1
+    if sl[1].type == "EQ":
+        default, end = sl[2].value
+        i = 3
+    if i < n and sl[i].type == "annotations_ne":
+        annos, end = sl[i].value
+        i += 1
+    if i < n:  # sep
+        end = sl[i].value
+    p[0] = (default, annos, end)
 
 
-def p_field_value(p):
-    """field_value : EQ const_value
-    | empty"""
-    p[0] = p[2] if len(p) == 3 else (None, None)
+def p_sep(p):
+    """sep : COMMA
+    | SEMI"""
+    p[0] = p.slice[1].lexpos + 1
 
 
 def _assign_field_ids(p, fields: list, owner: str) -> list:
@@ -402,7 +436,10 @@ def p_function(p):
 
 def p_oneway(p):
     """oneway : ONEWAY
+    | ASYNC
     | empty"""
+    if p[1] == "async":
+        _warn(p, "'async' is deprecated; use 'oneway'", p.lexpos(1), 5)
     p[0] = (True, p.lexpos(1)) if p[1] is not None else (False, None)
 
 
@@ -425,24 +462,34 @@ def p_throws(p):
 
 
 def p_field_type_named(p):
-    """field_type : IDENTIFIER annotations"""
-    p[0] = ast.NamedType(p[1], p[2][0], _loc(p, 1))
-    p.slice[0].start_offset = p.lexpos(1)
+    """field_type : IDENTIFIER
+    | IDENTIFIER annotations_ne"""
+    sl = p.slice
+    tok = sl[1]
+    annos = sl[2].value[0] if len(sl) == 3 else ()
+    sl[0].value = ast.NamedType(tok.value, annos, p.lexer.ctx.src.loc(tok.lexpos))
+    sl[0].start_offset = tok.lexpos
 
 
 def p_field_type_base(p):
-    """field_type : BASE_TYPE annotations"""
-    name = p[1]
+    """field_type : BASE_TYPE
+    | BASE_TYPE annotations_ne"""
+    sl = p.slice
+    tok = sl[1]
+    name = tok.value
     if name == "slist":
-        _warn(p, "'slist' is deprecated; use 'string'", p.lexpos(1), 5)
-    p[0] = ast.BaseType(name, p[2][0], _loc(p, 1))
-    p.slice[0].start_offset = p.lexpos(1)
+        _warn(p, "'slist' is deprecated; use 'string'", tok.lexpos, 5)
+    annos = sl[2].value[0] if len(sl) == 3 else ()
+    sl[0].value = ast.BaseType(name, annos, p.lexer.ctx.src.loc(tok.lexpos))
+    sl[0].start_offset = tok.lexpos
 
 
 def p_field_type_container(p):
-    """field_type : container_type annotations"""
+    """field_type : container_type
+    | container_type annotations_ne"""
     t = p[1]
-    t.annotations = p[2][0]
+    if len(p) == 3:
+        t.annotations = p[2][0]
     p[0] = t
     p.slice[0].start_offset = p.slice[1].start_offset
     if _nesting(t) > MAX_NESTING:
@@ -486,13 +533,18 @@ def _nesting(t) -> int:
 # --------------------------------------------------------------------------- annotations
 
 
+_NO_ANNOTATIONS = ((), None)
+
+
 def p_annotations(p):
-    """annotations : LPAREN annotation_list RPAREN
+    """annotations : annotations_ne
     | empty"""
-    if len(p) == 4:
-        p[0] = (tuple(p[2]), _end(p, 3))
-    else:
-        p[0] = ((), None)
+    p[0] = p[1] if p[1] is not None else _NO_ANNOTATIONS
+
+
+def p_annotations_ne(p):
+    """annotations_ne : LPAREN annotation_list RPAREN"""
+    p[0] = (tuple(p[2]), _end(p, 3))
 
 
 def p_annotation_list(p):
@@ -649,7 +701,7 @@ def _describe(tok) -> str:
 
 _KEYWORD_TOKENS = {
     "INCLUDE", "CPP_INCLUDE", "NAMESPACE", "TYPEDEF", "CONST", "ENUM", "SENUM", "STRUCT",
-    "UNION", "EXCEPTION", "SERVICE", "EXTENDS", "ONEWAY", "THROWS", "VOID", "REQUIRED",
+    "UNION", "EXCEPTION", "SERVICE", "EXTENDS", "ONEWAY", "ASYNC", "THROWS", "VOID", "REQUIRED",
     "OPTIONAL", "LIST", "SET", "MAP", "BASE_TYPE", "BOOL_CONST", "CPP_TYPE",
 }
 
@@ -715,12 +767,12 @@ def parse_text(text: str, path: str, sink: DiagnosticSink) -> Optional[ast.Docum
     src = SourceText(path, text)
     sink.sources.add(src)
     parser = _parser()
-    lexer = build_lexer()
+    lexer = TokenStream(text)
     ctx = _Ctx(src, sink, parser)
     lexer.ctx = ctx
     try:
         try:
-            headers, definitions = parser.parse(text, lexer=lexer)
+            headers, definitions = parser.parse(lexer=lexer, tokenfunc=lexer.token)
         finally:
             _cdepth.clear()
     except (ParseError, LexError) as e:

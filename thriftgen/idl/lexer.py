@@ -6,8 +6,12 @@ file), which is cheaper than having PLY count lines on every token. Comments are
 not tokens: they are recorded on the lexer (``lexer.comments``) so the parser can
 attach ``/** */`` doc comments and the trimmer can read ``@preserve`` markers.
 
-The lexer is built once per process (compiling its master regex takes a few
-milliseconds) and cloned per file.
+The token rules below are ordinary PLY rules and PLY builds the master regex
+from them (once per process). :class:`TokenStream` then drives that compiled
+regex directly: it yields the same tokens as PLY's own ``lexer.token()`` (a test
+holds the two to each other) but handles whitespace, identifiers, integers and
+punctuation inline instead of through a Python call per token, which makes the
+whole parse about a third faster on large IDLs.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ KEYWORDS = {
     "service": "SERVICE",
     "extends": "EXTENDS",
     "oneway": "ONEWAY",
+    "async": "ASYNC",  # Apache's deprecated spelling of oneway
     "throws": "THROWS",
     "void": "VOID",
     "required": "REQUIRED",
@@ -245,13 +250,95 @@ def t_error(t):
 _MASTER = None
 
 
-def build_lexer():
-    """A fresh lexer for one file (cloned from the process-wide master)."""
+def _master():
     global _MASTER
     if _MASTER is None:
         import sys
 
         _MASTER = lex.lex(module=sys.modules[__name__], errorlog=lex.NullLogger())
-    lexer = _MASTER.clone()
+    return _MASTER
+
+
+def build_lexer():
+    """A fresh PLY lexer for one file (cloned from the process-wide master)."""
+    lexer = _master().clone()
     lexer.comments = []
     return lexer
+
+
+class Token:
+    """What the parser sees of a token (the attributes of PLY's LexToken)."""
+
+    __slots__ = ("type", "value", "lexpos", "lineno", "end", "raw", "lexer")
+
+    def __init__(self, type_, value, lexpos, end):
+        self.type = type_
+        self.value = value
+        self.lexpos = lexpos
+        self.end = end
+        self.lineno = 0
+
+    def __repr__(self) -> str:
+        return f"Token({self.type}, {self.value!r}, {self.lexpos})"
+
+
+class TokenStream:
+    """Feeds the PLY parser from PLY's compiled master regex (see module doc).
+
+    Has the attributes grammar actions and rule functions use: ``token()``,
+    ``lexpos``, ``lexmatch``, ``comments`` and ``ctx``.
+    """
+
+    def __init__(self, text: str):
+        master = _master()
+        if len(master.lexre) != 1:  # pragma: no cover - PLY splits only huge rule sets
+            raise RuntimeError("unexpected PLY master regex split")
+        self._regex, index = master.lexre[0]
+        self._kinds = [None if e is None else (e[0], e[1]) for e in index]
+        self.text = text
+        self.lexpos = 0
+        self.lexmatch = None
+        self.lineno = 0
+        self.comments: list = []
+        self.ctx = None
+        self.token = self._tokens().__next__
+
+    def _tokens(self):
+        text = self.text
+        match = self._regex.match
+        kinds = self._kinds
+        keywords = KEYWORDS
+        n = len(text)
+        pos = 0
+        while pos < n:
+            m = match(text, pos)
+            if m is None:
+                self.lexpos = pos
+                fake = lex.LexToken()
+                fake.value, fake.lexpos, fake.lexer = text[pos:], pos, self
+                t_error(fake)  # always raises LexError
+            end = m.end()
+            func, ttype = kinds[m.lastindex]
+            if ttype is None:  # whitespace
+                pos = end
+                continue
+            value = m.group()
+            if func is None:  # punctuation
+                yield Token(ttype, value, pos, end)
+            elif ttype == "IDENTIFIER":
+                yield Token(keywords.get(value, "IDENTIFIER"), value, pos, end)
+            elif ttype == "INT_CONST":
+                tok = Token(ttype, int(value, 10), pos, end)
+                tok.raw = value
+                yield tok
+            else:
+                tok = lex.LexToken()
+                tok.type, tok.value, tok.lexpos, tok.lineno, tok.lexer = ttype, value, pos, 0, self
+                self.lexpos, self.lexmatch = end, m
+                tok = func(tok)
+                if tok is not None:
+                    yield tok
+            pos = end
+        self.lexpos = n
+        while True:
+            yield None
