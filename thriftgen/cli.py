@@ -73,13 +73,9 @@ def make_cache(cache_dir: Optional[str], no_cache: bool):
 def load_and_check(idls: List[str], include_dirs: List[str], cache_dir: Optional[str],
                    no_cache: bool, sink: DiagnosticSink):
     """Parse, resolve and check; raises IDLError with every diagnostic on failure."""
-    from thriftgen.idl.checker import check_program
-    from thriftgen.idl.loader import load_program
+    from thriftgen.idl.frontend import load_checked_program
 
-    program = load_program(idls, include_dirs, sink, make_cache(cache_dir, no_cache))
-    check_program(program, sink)
-    sink.check()
-    return program
+    return load_checked_program(idls, include_dirs, sink, make_cache(cache_dir, no_cache))
 
 
 INCLUDE_OPT = typer.Option([], "-I", "--include", help="Add a directory to the include search path (repeatable).")

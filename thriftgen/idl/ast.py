@@ -12,24 +12,61 @@ printer round-trip relies on.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple, Optional, Union
+from typing import Iterator, Optional, Union
 
 
-# Loc and Span are named tuples rather than dataclasses: the parser makes one per
-# node, hundreds of thousands on a large IDL, and tuple creation is the cheapest.
-class Loc(NamedTuple):
-    file: str
-    line: int
-    col: int
+# Loc and Span are small tuple subclasses rather than dataclasses: the parser
+# makes one per node, hundreds of thousands on a large IDL. Hot paths build them
+# with ``Loc.of``/``Span.of`` (tuple.__new__ directly, no Python-level __init__).
+_tuple_new = tuple.__new__
+
+
+class Loc(tuple):
+    """(file, line, col); line and column are 1-based, columns count characters."""
+
+    __slots__ = ()
+    file = property(operator.itemgetter(0))
+    line = property(operator.itemgetter(1))
+    col = property(operator.itemgetter(2))
+
+    def __new__(cls, file: str, line: int, col: int) -> "Loc":
+        return _tuple_new(cls, (file, line, col))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    @staticmethod
+    def of(file: str, line: int, col: int) -> "Loc":
+        return _tuple_new(Loc, (file, line, col))
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{self[0]}:{self[1]}:{self[2]}"
+
+    def __repr__(self) -> str:
+        return f"Loc({self[0]!r}, {self[1]}, {self[2]})"
 
 
-class Span(NamedTuple):
-    start: int
-    end: int
+class Span(tuple):
+    """(start, end) character offsets into the decoded source, end exclusive."""
+
+    __slots__ = ()
+    start = property(operator.itemgetter(0))
+    end = property(operator.itemgetter(1))
+
+    def __new__(cls, start: int, end: int) -> "Span":
+        return _tuple_new(cls, (start, end))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    @staticmethod
+    def of(start: int, end: int) -> "Span":
+        return _tuple_new(Span, (start, end))
+
+    def __repr__(self) -> str:
+        return f"Span({self[0]}, {self[1]})"
 
 
 NO_LOC = Loc("<unknown>", 0, 0)

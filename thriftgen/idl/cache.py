@@ -54,62 +54,61 @@ def default_cache_dir() -> str:
         return os.path.join(os.path.expanduser("~"), ".cache", "thriftgen", "parse")
 
 
+class CachedFile:
+    """A cache hit: what the loader needs now (includes, parse diagnostics) and the
+    AST, unpickled only when a later stage asks for it."""
+
+    __slots__ = ("includes", "diagnostics", "_blob")
+
+    def __init__(self, includes: list, diagnostics: list, blob: bytes):
+        self.includes = includes
+        self.diagnostics = diagnostics
+        self._blob = blob
+
+    def load_document(self) -> Optional[ast.Document]:
+        try:
+            doc = _SafeUnpickler(io.BytesIO(self._blob)).load()
+        except Exception:
+            return None
+        return doc if isinstance(doc, ast.Document) else None
+
+
 class ParseCache:
+    """Per-file parse results and per-program check results, by content hash."""
+
     def __init__(self, directory: Optional[str] = None):
         self.dir = directory or default_cache_dir()
         self._salt = f"{__version__}\0{_grammar_signature()}\0".encode()
         self.hits = 0
         self.misses = 0
 
-    def _key(self, data: bytes, display: str) -> str:
+    def _key(self, *parts: bytes) -> str:
         h = hashlib.sha256(self._salt)
-        h.update(display.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-        h.update(data)
+        for part in parts:
+            h.update(len(part).to_bytes(8, "little"))
+            h.update(part)
         return h.hexdigest()
 
-    def _path(self, key: str) -> str:
-        return os.path.join(self.dir, key[:2], key[2:] + ".pickle")
+    def _path(self, kind: str, key: str) -> str:
+        return os.path.join(self.dir, kind, key[:2], key[2:])
 
-    def get(self, data: bytes, display: str) -> Optional[tuple]:
-        path = self._path(self._key(data, display))
+    # -- raw entries: MAGIC, sha256(payload), payload -----------------------------
+
+    def _read(self, path: str) -> Optional[bytes]:
         try:
             with open(path, "rb") as fh:
                 blob = fh.read()
         except OSError:
-            self.misses += 1
             return None
-        entry = self._decode(blob)
-        if entry is None:
-            self.misses += 1
+        head = len(MAGIC) + 32
+        if not blob.startswith(MAGIC) or len(blob) < head:
             return None
-        self.hits += 1
-        return entry
+        payload = blob[head:]
+        if hashlib.sha256(payload).digest() != blob[len(MAGIC):head]:
+            return None
+        return payload
 
-    @staticmethod
-    def _decode(blob: bytes) -> Optional[tuple]:
-        if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 32:
-            return None
-        digest = blob[len(MAGIC): len(MAGIC) + 32]
-        payload = blob[len(MAGIC) + 32:]
-        if hashlib.sha256(payload).digest() != digest:
-            return None
-        try:
-            doc, diags = _SafeUnpickler(io.BytesIO(payload)).load()
-        except Exception:
-            return None
-        if not isinstance(doc, ast.Document) or not isinstance(diags, list) or not all(
-            isinstance(d, Diagnostic) for d in diags
-        ):
-            return None
-        return doc, diags
-
-    def put(self, data: bytes, display: str, doc: ast.Document, diags: list) -> None:
-        try:
-            payload = pickle.dumps((doc, list(diags)), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # pragma: no cover - an AST that cannot pickle is simply not cached
-            return
-        path = self._path(self._key(data, display))
+    def _write(self, path: str, payload: bytes) -> None:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
@@ -125,3 +124,59 @@ class ParseCache:
                 raise
         except OSError:
             pass  # a read-only or full cache dir must never fail the run
+
+    # -- parse results ------------------------------------------------------------
+
+    def file_key(self, data: bytes, display: str) -> str:
+        return self._key(display.encode("utf-8", "surrogatepass"), data)
+
+    def get(self, data: bytes, display: str) -> Optional[CachedFile]:
+        payload = self._read(self._path("parse", self.file_key(data, display)))
+        entry = self._decode(payload) if payload is not None else None
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
+
+    @staticmethod
+    def _decode(payload: bytes) -> Optional[CachedFile]:
+        try:
+            meta_len = int.from_bytes(payload[:8], "little")
+            includes, diags = _SafeUnpickler(io.BytesIO(payload[8: 8 + meta_len])).load()
+        except Exception:
+            return None
+        if not isinstance(includes, list) or not all(isinstance(i, ast.Include) for i in includes):
+            return None
+        if not isinstance(diags, list) or not all(isinstance(d, Diagnostic) for d in diags):
+            return None
+        return CachedFile(includes, diags, payload[8 + meta_len:])
+
+    def put(self, data: bytes, display: str, doc: ast.Document, diags: list) -> None:
+        try:
+            meta = pickle.dumps((doc.includes, list(diags)), protocol=pickle.HIGHEST_PROTOCOL)
+            body = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # pragma: no cover - an AST that cannot pickle is simply not cached
+            return
+        self._write(self._path("parse", self.file_key(data, display)),
+                    len(meta).to_bytes(8, "little") + meta + body)
+
+    # -- check results (per whole program) ------------------------------------------
+
+    def program_key(self, fingerprint: bytes) -> str:
+        return self._key(b"check", fingerprint)
+
+    def get_check(self, key: str) -> Optional[list]:
+        payload = self._read(self._path("check", key))
+        if payload is None:
+            return None
+        try:
+            diags = _SafeUnpickler(io.BytesIO(payload)).load()
+        except Exception:
+            return None
+        if not isinstance(diags, list) or not all(isinstance(d, Diagnostic) for d in diags):
+            return None
+        return diags
+
+    def put_check(self, key: str, diags: list) -> None:
+        self._write(self._path("check", key), pickle.dumps(list(diags), protocol=pickle.HIGHEST_PROTOCOL))

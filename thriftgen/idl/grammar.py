@@ -114,7 +114,7 @@ def p_item_definition(p):
     ctx = p.lexer.ctx
     d = p[1]
     if p[2] is not None:
-        d.span = ast.Span(d.span.start, p[2])
+        d.span = ast.Span.of(d.span.start, p[2])
     ctx.saw_definition = True
     ctx.definitions.append(d)
 
@@ -138,19 +138,19 @@ def p_header_include(p):
     path = p[2]
     if not path:
         _error(p, "include path is empty", p.lexpos(2), 2)
-    p[0] = ast.Include(path, _loc(p, 2), ast.Span(p.lexpos(1), _end(p, 2)))
+    p[0] = ast.Include(path, _loc(p, 2), ast.Span.of(p.lexpos(1), _end(p, 2)))
 
 
 def p_header_cpp_include(p):
     """header : CPP_INCLUDE LITERAL"""
-    p[0] = ast.CppInclude(p[2], _loc(p, 2), ast.Span(p.lexpos(1), _end(p, 2)))
+    p[0] = ast.CppInclude(p[2], _loc(p, 2), ast.Span.of(p.lexpos(1), _end(p, 2)))
 
 
 def p_header_namespace(p):
     """header : NAMESPACE IDENTIFIER IDENTIFIER annotations
     | NAMESPACE STAR IDENTIFIER annotations"""
     annos, aend = p[4]
-    p[0] = ast.Namespace(p[2], p[3], annos, _loc(p, 3), ast.Span(p.lexpos(1), _last(_end(p, 3), aend)))
+    p[0] = ast.Namespace(p[2], p[3], annos, _loc(p, 3), ast.Span.of(p.lexpos(1), _last(_end(p, 3), aend)))
 
 
 # --------------------------------------------------------------------------- definitions
@@ -170,13 +170,13 @@ def p_typedef(p):
     """typedef : TYPEDEF field_type IDENTIFIER annotations"""
     annos, aend = p[4]
     p[0] = ast.Typedef(p[3], p[2], None, annos, _loc(p, 3),
-                       ast.Span(p.lexpos(1), _last(_end(p, 3), aend)))
+                       ast.Span.of(p.lexpos(1), _last(_end(p, 3), aend)))
 
 
 def p_const(p):
     """const : CONST field_type IDENTIFIER EQ const_value"""
     value, vend = p[5]
-    p[0] = ast.Const(p[3], p[2], value, None, (), _loc(p, 3), ast.Span(p.lexpos(1), vend))
+    p[0] = ast.Const(p[3], p[2], value, None, (), _loc(p, 3), ast.Span.of(p.lexpos(1), vend))
 
 
 def p_enum(p):
@@ -191,7 +191,7 @@ def p_enum(p):
             v.value = nxt
         nxt = v.value + 1
     p[0] = ast.Enum(p[2], values, None, annos, _loc(p, 2),
-                    ast.Span(p.lexpos(1), _last(_end(p, 5), aend)))
+                    ast.Span.of(p.lexpos(1), _last(_end(p, 5), aend)))
 
 
 def p_enum_values(p):
@@ -211,11 +211,11 @@ def p_enum_value(p):
     if len(p) == 6:
         annos, aend = p[4]
         p[0] = ast.EnumValue(p[1], p[3], True, None, annos, _loc(p, 1),
-                             ast.Span(start, _last(_end(p, 3), aend, p[5])))
+                             ast.Span.of(start, _last(_end(p, 3), aend, p[5])))
     else:
         annos, aend = p[2]
         p[0] = ast.EnumValue(p[1], 0, False, None, annos, _loc(p, 1),
-                             ast.Span(start, _last(_end(p, 1), aend, p[3])))
+                             ast.Span.of(start, _last(_end(p, 1), aend, p[3])))
 
 
 def p_senum(p):
@@ -223,7 +223,7 @@ def p_senum(p):
     annos, aend = p[6]
     _warn(p, "'senum' is deprecated; use 'enum' or string constants", p.lexpos(1), 5)
     p[0] = ast.Senum(p[2], p[4], None, annos, _loc(p, 2),
-                     ast.Span(p.lexpos(1), _last(_end(p, 5), aend)))
+                     ast.Span.of(p.lexpos(1), _last(_end(p, 5), aend)))
 
 
 def p_senum_values(p):
@@ -242,7 +242,7 @@ def p_struct(p):
     kind, kstart = p[1]
     fields = _assign_field_ids(p, p[4], f"{kind} '{p[2]}'")
     p[0] = ast.Struct(kind, p[2], fields, None, annos, _loc(p, 2),
-                      ast.Span(kstart, _last(_end(p, 5), aend)))
+                      ast.Span.of(kstart, _last(_end(p, 5), aend)))
 
 
 def p_struct_kind(p):
@@ -289,7 +289,7 @@ def p_field(p):
         None,
         annos,
         ctx.src.loc(name_pos),
-        ast.Span(start, end if end is not None else name_sym.end),
+        ast.Span.of(start, end if end is not None else name_sym.end),
     )
     ctx.id_offsets[id(f)] = id_start if id_start is not None else name_pos
     p[0] = f
@@ -398,7 +398,7 @@ def p_service(p):
     annos, aend = p[7]
     ext, ext_loc = p[3]
     svc = ast.Service(p[2], ext, p[5], None, annos, _loc(p, 2),
-                      ast.Span(p.lexpos(1), _last(_end(p, 6), aend)))
+                      ast.Span.of(p.lexpos(1), _last(_end(p, 6), aend)))
     if ext_loc is not None:
         svc.extends_loc = ext_loc
     p[0] = svc
@@ -431,7 +431,7 @@ def p_function(p):
     throws = _assign_field_ids(p, throws, f"throws of '{name}'")
     start = ostart if ostart is not None else rstart
     p[0] = ast.Function(name, rtype, args, throws, oneway, None, annos, _loc(p, 3),
-                        ast.Span(start, _last(_end(p, 6), tend, aend, p[9])))
+                        ast.Span.of(start, _last(_end(p, 6), tend, aend, p[9])))
 
 
 def p_oneway(p):
@@ -842,7 +842,7 @@ def decode_source(data: bytes, path: str, sink: DiagnosticSink) -> Optional[str]
         line = prefix.count(b"\n") + 1
         col = e.start - (prefix.rfind(b"\n") + 1) + 1
         sink.add(Diagnostic(ERROR, f"file is not valid UTF-8 (byte 0x{data[e.start]:02x} "
-                                   f"at offset {e.start})", ast.Loc(path, line, col)))
+                                   f"at offset {e.start})", ast.Loc.of(path, line, col)))
         return None
     if "\x00" in text:
         off = text.index("\x00")

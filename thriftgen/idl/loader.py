@@ -9,6 +9,7 @@ reported with the whole cycle. Parsing goes through the content-hash cache
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
@@ -18,18 +19,50 @@ from thriftgen.idl import ast
 from thriftgen.idl.grammar import decode_source, parse_text
 
 
-@dataclass
 class ParsedFile:
-    path: str  # resolved real path: the identity of the file
-    display: str  # how diagnostics name it (relative to the working directory when inside it)
-    document: ast.Document
-    includes: dict = field(default_factory=dict)  # alias -> real path of the included file
-    symbols: dict = field(default_factory=dict)  # definition name -> Definition
+    """One loaded file. ``document`` and ``symbols`` are materialized on first use,
+    so a run served entirely from the cache never unpickles an AST."""
+
+    __slots__ = ("path", "display", "content_hash", "include_nodes", "includes",
+                 "_document", "_load", "_symbols")
+
+    def __init__(self, path: str, display: str, document: Optional[ast.Document] = None,
+                 includes: Optional[dict] = None, *, content_hash: str = "",
+                 include_nodes: Optional[list] = None, load=None):
+        self.path = path  # resolved real path: the identity of the file
+        self.display = display  # how diagnostics name it (relative to cwd when inside it)
+        self.content_hash = content_hash
+        self.includes = includes if includes is not None else {}  # alias -> real path
+        self.include_nodes = include_nodes if include_nodes is not None else (
+            document.includes if document is not None else [])
+        self._document = document
+        self._load = load
+        self._symbols: Optional[dict] = None
+
+    @property
+    def document(self) -> ast.Document:
+        if self._document is None:
+            self._document = self._load()
+            self._load = None
+        return self._document
+
+    @property
+    def symbols(self) -> dict:
+        """Definition name -> Definition (the first one; duplicates are the checker's)."""
+        if self._symbols is None:
+            symbols: dict = {}
+            for d in self.document.definitions:
+                symbols.setdefault(d.name, d)
+            self._symbols = symbols
+        return self._symbols
 
     @property
     def alias(self) -> str:
         base = os.path.basename(self.path)
         return base[:-7] if base.endswith(".thrift") else os.path.splitext(base)[0]
+
+    def __repr__(self) -> str:
+        return f"ParsedFile({self.display!r})"
 
 
 @dataclass
@@ -45,6 +78,18 @@ class Program:
 
     def file(self, path: str) -> ParsedFile:
         return self.files[path]
+
+    def fingerprint(self) -> bytes:
+        """Identity of the whole input: every file's name, content and include mapping.
+        Equal fingerprints mean every semantic check gives the same result."""
+        h = hashlib.sha256()
+        for pf in self.files.values():
+            h.update(f"{pf.display}\0{pf.content_hash}\0".encode("utf-8", "surrogatepass"))
+            for alias, target in sorted(pf.includes.items()):
+                h.update(f"{alias}={self.files[target].display if target in self.files else target}\0"
+                         .encode("utf-8", "surrogatepass"))
+        h.update("\0".join(self.files[r].display for r in self.roots if r in self.files).encode())
+        return h.digest()
 
     def lookup(self, from_path: str, name: str) -> Optional[tuple]:
         """Resolve ``Name`` or ``alias.Name`` as seen from ``from_path``.
@@ -127,28 +172,44 @@ class Loader:
 
     # -- reading and parsing -------------------------------------------------
 
-    def _parse_file(self, real: str, display: str) -> Optional[ast.Document]:
+    def _parse_file(self, real: str, display: str) -> Optional[ParsedFile]:
         try:
             with open(real, "rb") as fh:
                 data = fh.read()
         except OSError as e:
             self.sink.error(f"cannot read {display}: {e.strerror or e}")
             return None
+        digest = hashlib.sha256(data).hexdigest()
         if self.cache is not None:
             hit = self.cache.get(data, display)
             if hit is not None:
-                doc, diags = hit
-                self.sink.extend(diags)
-                text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-                # Diagnostics from later stages quote source lines: keep the text around.
-                self.sink.sources.add(SourceText(display, text.decode("utf-8")))
-                return doc
+                self.sink.extend(hit.diagnostics)
+                # Diagnostics of later stages quote source lines: keep the text at hand.
+                self.sink.sources.add(SourceText(display, data.decode("utf-8-sig")))
+
+                def load(hit=hit, data=data, display=display) -> ast.Document:
+                    doc = hit.load_document()
+                    return doc if doc is not None else self._reparse(data, display)
+
+                return ParsedFile(real, display, content_hash=digest,
+                                  include_nodes=hit.includes, load=load)
         local = DiagnosticSink(sources=self.sink.sources)
         text = decode_source(data, display, local)
         doc = parse_text(text, display, local) if text is not None else None
         self.sink.extend(local.diagnostics)
-        if doc is not None and self.cache is not None and not local.has_errors:
+        if doc is None:
+            return None
+        if self.cache is not None and not local.has_errors:
             self.cache.put(data, display, doc, local.diagnostics)
+        return ParsedFile(real, display, doc, content_hash=digest)
+
+    def _reparse(self, data: bytes, display: str) -> ast.Document:
+        # The cache entry's header was valid but its AST was not: parse again.
+        local = DiagnosticSink(sources=self.sink.sources)
+        text = decode_source(data, display, local)
+        doc = parse_text(text, display, local) if text is not None else None
+        if doc is None:  # pragma: no cover - the same bytes parsed fine before
+            raise IDLError(local.diagnostics, self.sink.sources)
         return doc
 
     def _find_include(self, inc: ast.Include, from_real: str) -> Optional[str]:
@@ -190,17 +251,13 @@ class Loader:
         if len(stack) > 200:
             self.sink.error(f"includes nested more than 200 levels deep at {display}")
             return
-        doc = self._parse_file(real, display)
-        if doc is None:
+        pf = self._parse_file(real, display)
+        if pf is None:
             self._failed.add(real)
             return
-        pf = ParsedFile(real, display, doc)
-        for d in doc.definitions:
-            # duplicates are the checker's to report; keep the first definition
-            pf.symbols.setdefault(d.name, d)
         self.files[real] = pf  # registered before children: a cycle finds it on the stack
         stack.append(real)
-        for inc in doc.includes:
+        for inc in pf.include_nodes:
             target = self._find_include(inc, real)
             if target is None:
                 searched = [os.path.dirname(display) or ".", *map(display_path, self.include_dirs)]

@@ -1,0 +1,33 @@
+"""The front end as one call: load (parse, resolve includes) and check.
+
+Check results are cached per program fingerprint (every file's content and
+include mapping), so an unchanged IDL set is neither re-parsed nor re-checked:
+the ASTs stay pickled until a later stage (trim, codegen) touches them.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from thriftgen.diagnostics import DiagnosticSink
+from thriftgen.idl.checker import check_program
+from thriftgen.idl.loader import Program, load_program
+
+
+def load_checked_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
+                         sink: Optional[DiagnosticSink] = None, cache=None) -> Program:
+    """Parse, resolve and check ``roots``; raises IDLError with every diagnostic."""
+    sink = sink if sink is not None else DiagnosticSink()
+    program = load_program(roots, include_dirs, sink, cache)
+    key = cache.program_key(program.fingerprint()) if cache is not None else None
+    cached = cache.get_check(key) if key is not None else None
+    if cached is not None:
+        sink.extend(cached)
+    else:
+        local = DiagnosticSink(sources=sink.sources)
+        check_program(program, local)
+        sink.extend(local.diagnostics)
+        if key is not None and not local.suppressed:
+            cache.put_check(key, local.diagnostics)
+    sink.check()
+    return program
