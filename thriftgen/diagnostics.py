@@ -75,7 +75,7 @@ class SourceText:
     def loc(self, offset: int) -> Loc:
         starts = self._line_starts or self._starts()
         idx = bisect.bisect_right(starts, offset) - 1
-        return Loc(self.path, idx + 1, offset - starts[idx] + 1)
+        return Loc.of(self.path, idx + 1, offset - starts[idx] + 1)
 
     def line_text(self, line: int) -> Optional[str]:
         starts = self._starts()

@@ -971,7 +971,7 @@ class _Checker:
                        len(STREAMING_KEY))
         mode = annos[0].value
         if mode not in STREAMING_MODES:
-            shown = "no value" if mode is None else f"'{mode}'"
+            shown = "without a value" if mode is None else f"'{mode}'"
             self.error(f"invalid {STREAMING_KEY} {shown} on '{fn.name}' (expected one of "
                        f"{', '.join(STREAMING_MODES)})", annos[0].loc, len(STREAMING_KEY))
             return
