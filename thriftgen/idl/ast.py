@@ -365,7 +365,6 @@ Definition = Union[Typedef, Const, Enum, Senum, Struct, Service]
 class Comment:
     text: str  # raw, including the ``//``, ``#`` or ``/* */`` markers
     span: Span
-    line: int
     doc: bool = False  # a ``/** */`` comment
 
 

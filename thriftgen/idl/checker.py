@@ -97,7 +97,7 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
     lowered = {c.lower(): c for c in pool}
     hit = lowered.get(name.lower())
     if hit is None:
-        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
         hit = close[0] if close else None
     return f"; did you mean '{hit}'?" if hit and hit != name else ""
 
@@ -272,6 +272,7 @@ class _Checker:
         self._cyclic: set = set()  # ids of typedefs, services and consts on a cycle
         self._suggest_pools: dict = {}
         self._aliases: Optional[dict] = None
+        self._errors = sink.error_count  # counted here: the sink's count is a scan
 
     # -- diagnostics ------------------------------------------------------------
 
@@ -284,6 +285,7 @@ class _Checker:
         return len(m.group()) if m else 1
 
     def error(self, message: str, loc: ast.Loc, width: Optional[int] = None, notes: tuple = ()) -> None:
+        self._errors += 1
         self.sink.error(message, loc, width if width is not None else self._width(loc), notes)
 
     def warning(self, message: str, loc: ast.Loc, width: Optional[int] = None) -> None:
@@ -312,7 +314,7 @@ class _Checker:
 
     def _can_afford_suggestions(self) -> bool:
         # difflib over a 60k-name pool costs milliseconds; only pay while errors still show.
-        return self.sink.error_count < self.sink.max_errors
+        return self._errors < self.sink.max_errors
 
     # -- name resolution --------------------------------------------------------
 

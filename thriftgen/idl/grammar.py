@@ -797,6 +797,8 @@ def _attach_comments(doc: ast.Document, text: str) -> None:
         if i < 0:
             return None
         c = comments[i]
+        # As Apache: the nearest doc comment with only whitespace in between,
+        # blank lines included.
         if not c.doc or text[c.span.end:start].strip():
             return None
         return clean_doc(c.text)

@@ -139,12 +139,12 @@ class LexError(Exception):
 
 def t_DOC_COMMENT(t):
     r"/\*\*(?!/)[^*]*\*+(?:[^/*][^*]*\*+)*/"
-    t.lexer.comments.append(Comment(t.value, Span.of(t.lexpos, t.lexer.lexpos), 0, doc=True))
+    t.lexer.comments.append(Comment(t.value, Span.of(t.lexpos, t.lexer.lexpos), doc=True))
 
 
 def t_BLOCK_COMMENT(t):
     r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
-    t.lexer.comments.append(Comment(t.value, Span.of(t.lexpos, t.lexer.lexpos), 0))
+    t.lexer.comments.append(Comment(t.value, Span.of(t.lexpos, t.lexer.lexpos)))
 
 
 def t_UNTERMINATED_COMMENT(t):
@@ -154,7 +154,7 @@ def t_UNTERMINATED_COMMENT(t):
 
 def t_LINE_COMMENT(t):
     r"(?://|\#)[^\n]*"
-    t.lexer.comments.append(Comment(t.value, Span.of(t.lexpos, t.lexer.lexpos), 0))
+    t.lexer.comments.append(Comment(t.value, Span.of(t.lexpos, t.lexer.lexpos)))
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\"}

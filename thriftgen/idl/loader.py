@@ -100,12 +100,13 @@ class Program:
         d = pf.symbols.get(name)
         if d is not None:
             return pf, d
-        if "." in name:
-            alias, rest = name.split(".", 1)
-            target = pf.includes.get(alias)
-            if target is not None and "." not in rest:
+        # ``alias.Name``; an include alias may itself contain dots (``a.b.thrift``).
+        dot = name.rfind(".")
+        if dot > 0:
+            target = pf.includes.get(name[:dot])
+            if target is not None:
                 tf = self.files[target]
-                d = tf.symbols.get(rest)
+                d = tf.symbols.get(name[dot + 1:])
                 if d is not None:
                     return tf, d
         return None

@@ -63,8 +63,10 @@ def _annotations(annos: tuple) -> str:
     return " (" + ", ".join(parts) + ")"
 
 
-def _cpp_type(t) -> str:
-    return f" cpp_type {quote_string(t.cpp_type)}" if t.cpp_type is not None else ""
+def _cpp_type(t, before_bracket: bool = False) -> str:
+    if t.cpp_type is None:
+        return ""
+    return f" cpp_type {quote_string(t.cpp_type)}" + (" " if before_bracket else "")
 
 
 def print_type(t: ast.TypeRef) -> str:
@@ -75,9 +77,9 @@ def print_type(t: ast.TypeRef) -> str:
         # The grammar puts a list's cpp_type after the '>', a set's/map's before '<'.
         text = f"list<{print_type(t.elem)}>{_cpp_type(t)}"
     elif isinstance(t, ast.SetType):
-        text = f"set{_cpp_type(t)}<{print_type(t.elem)}>"
+        text = f"set{_cpp_type(t, True)}<{print_type(t.elem)}>"
     elif isinstance(t, ast.MapType):
-        text = f"map{_cpp_type(t)}<{print_type(t.key)}, {print_type(t.value)}>"
+        text = f"map{_cpp_type(t, True)}<{print_type(t.key)}, {print_type(t.value)}>"
     else:
         raise TypeError(f"not a type reference: {t!r}")
     return text + _annotations(t.annotations)
