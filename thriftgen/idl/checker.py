@@ -19,9 +19,10 @@ references are memoized, cycles are found with one DFS per graph, and the costly
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, ClassVar, Iterable, Iterator, Optional
 
 from thriftgen.diagnostics import NOTE, Diagnostic, DiagnosticSink
 from thriftgen.idl import ast
@@ -46,6 +47,7 @@ _UUID_HEX = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 _UUID_RE = re.compile(rf"(?:{_UUID_HEX}|\{{{_UUID_HEX}\}})\Z")
 #: One token at a diagnostic's column: a string literal, a number/identifier, or one char.
 _TOKEN_RE = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[+-]?[A-Za-z0-9_.]+|.""")
+_ENUM_NUMBER_RE = re.compile(r"=\s*([+-]?\w+)")
 #: Type names from other languages, mapped to what the user most likely meant.
 _FOREIGN_TYPE_NAMES = {
     "int": "i32", "int32": "i32", "integer": "i32", "long": "i64", "int64": "i64",
@@ -92,13 +94,15 @@ def _describe_value(v) -> str:
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
-    """``; did you mean 'X'?`` for a close candidate, else ''."""
-    pool = list(candidates)
-    lowered = {c.lower(): c for c in pool}
-    hit = lowered.get(name.lower())
+    """``; did you mean 'X'?`` for a close candidate (case-insensitive), else ''."""
+    lowered: dict = {}
+    for c in candidates:
+        lowered.setdefault(c.lower(), c)
+    key = name.lower()
+    hit = lowered.get(key)
     if hit is None:
-        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
-        hit = close[0] if close else None
+        close = difflib.get_close_matches(key, lowered, n=1, cutoff=0.75)
+        hit = lowered[close[0]] if close else None
     return f"; did you mean '{hit}'?" if hit and hit != name else ""
 
 
@@ -265,8 +269,9 @@ class _Checker:
         self.report = _Reporter(self)
         self._typedef_memo: dict = {}
         self._const_memo: dict = {}  # (path, name) -> candidate targets
-        self._members: dict = {}  # id(enum) -> {member name: EnumValue}
+        self._members: dict = {}  # id(enum) -> {member name: EnumValue}; ("numbers", id) -> values
         self._fields: dict = {}  # id(struct) -> {field name: Field}
+        self._functions: dict = {}  # id(service) -> {function name: Function}
         self._probe_memo: dict = {}  # (id(const), shape of target) -> problem or None
         self._unknown_memo: dict = {}  # (path, name) -> message for an unresolvable type
         self._cyclic: set = set()  # ids of typedefs, services and consts on a cycle
@@ -307,7 +312,7 @@ class _Checker:
         """Where an enum value's number is written (its name when implicit)."""
         src = self.sink.sources.get(v.loc.file)
         if v.explicit and src is not None:
-            m = re.compile(r"=\s*([+-]?\w+)").search(src.text, v.span.start, v.span.end)
+            m = _ENUM_NUMBER_RE.search(src.text, v.span.start, v.span.end)
             if m:
                 return src.loc(m.start(1)), len(m.group(1))
         return v.loc, len(v.name)
@@ -397,6 +402,13 @@ class _Checker:
                 m.setdefault(v.name, v)
             self._members[id(enum)] = m
         return m
+
+    def enum_numbers(self, enum: ast.Enum) -> frozenset:
+        key = ("numbers", id(enum))
+        nums = self._members.get(key)
+        if nums is None:
+            nums = self._members[key] = frozenset(v.value for v in enum.values)
+        return nums
 
     def fields_by_name(self, struct: ast.Struct) -> dict:
         m = self._fields.get(id(struct))
@@ -559,7 +571,7 @@ class _Checker:
     def _enum_value(self, rep, vpath, value, tpath, node: ast.Enum, depth) -> None:
         if isinstance(value, ast.ConstInt):
             # Apache accepts an integer that is one of the enum's values (and nothing else).
-            if any(v.value == value.value for v in node.values):
+            if value.value in self.enum_numbers(node):
                 return
             shown = ", ".join(f"{v.name}={v.value}" for v in node.values[:6])
             more = ", ..." if len(node.values) > 6 else ""
@@ -598,8 +610,8 @@ class _Checker:
         if node.kind == ast.UNION and len(seen) > 1:
             names = ", ".join(f"'{n}'" for n in seen)
             rep.error(f"a union constant sets at most one field; this one sets {names}", value.loc, 1)
-        missing = [f.name for f in node.fields
-                   if f.requiredness == ast.REQUIRED and f.default is None and f.name not in seen]
+        missing = [f.name for f in node.fields if node.kind != ast.UNION and f.requiredness == ast.REQUIRED
+                   and f.default is None and f.name not in seen]
         if missing:
             rep.warning(f"constant of {node.kind} '{node.name}' leaves required field(s) "
                         f"{', '.join(repr(m) for m in missing)} unset; it cannot be serialized",
@@ -637,7 +649,7 @@ class _Checker:
                     rep.warning("duplicate key in map constant (the last one wins)", k.loc)
                 seen.add(key)
 
-    _value_rules = {
+    _value_rules: ClassVar[dict[type, Callable[..., None]]] = {
         ast.BaseType: _base_value,
         ast.Enum: _enum_value,
         ast.Senum: _senum_value,
@@ -929,13 +941,12 @@ class _Checker:
             self.check_function(pf, fn)
 
     def _function_index(self, svc: ast.Service) -> dict:
-        key = ("fn", id(svc))
-        idx = self._fields.get(key)
+        idx = self._functions.get(id(svc))
         if idx is None:
             idx = {}
             for fn in svc.functions:
                 idx.setdefault(fn.name, fn)
-            self._fields[key] = idx
+            self._functions[id(svc)] = idx
         return idx
 
     def check_function(self, pf, fn: ast.Function) -> None:
@@ -990,8 +1001,11 @@ class _Checker:
             if rule is not None:
                 rule(self, pf, d)
 
-    _definition_rules = {
-        ast.Typedef: lambda self, pf, d: self.check_type(pf, d.type),
+    def check_typedef(self, pf, td: ast.Typedef) -> None:
+        self.check_type(pf, td.type)
+
+    _definition_rules: ClassVar[dict[type, Callable[..., None]]] = {
+        ast.Typedef: check_typedef,
         ast.Const: check_const,
         ast.Enum: check_enum,
         ast.Struct: check_struct,
@@ -1005,7 +1019,7 @@ def check_program(program, sink: DiagnosticSink) -> None:
     passes = [("typedef cycles", checker.check_typedef_cycles),
               ("service cycles", checker.check_service_cycles),
               ("const cycles", checker.check_const_cycles)]
-    passes += [(pf.display, lambda pf=pf: checker.check_file(pf)) for pf in program]
+    passes += [(pf.display, functools.partial(checker.check_file, pf)) for pf in program]
     for name, run in passes:
         try:
             run()

@@ -706,8 +706,19 @@ _KEYWORD_TOKENS = {
 }
 
 
+_DEFINITION_TOKENS = {"TYPEDEF", "CONST", "ENUM", "SENUM", "STRUCT", "UNION", "EXCEPTION",
+                      "SERVICE", "INCLUDE", "CPP_INCLUDE", "NAMESPACE"}
+
+
 def _hint(tok, expected: list) -> Optional[str]:
-    # A few targeted messages for the mistakes people really make.
+    # Targeted messages for the mistakes people really make; the generic
+    # "expected one of ..." list (widened by LALR state merging) is the fallback.
+    if tok.type in _DEFINITION_TOKENS and "RBRACE" in expected:
+        return f"missing '}}' before '{tok.value}'"
+    if "LBRACKET" in expected and "LITERAL" in expected and "INT_CONST" in expected:
+        return "expected a constant value (number, string, identifier, [list] or {map})"
+    if "AMP" in expected and "IDENTIFIER" in expected and tok.type not in _KEYWORD_TOKENS:
+        return "expected a field name after the field type"
     if tok.type in _KEYWORD_TOKENS and "IDENTIFIER" in expected:
         return f"'{tok.value}' is a reserved word in Thrift and cannot be used as a name"
     if "COLON" in expected and tok.type in ("BASE_TYPE", "IDENTIFIER", "LIST", "SET", "MAP"):

@@ -1,0 +1,233 @@
+"""``python -m thriftgen check``: exit codes, diagnostics on stderr, flags, the parse cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from thriftgen import __version__
+from thriftgen.diagnostics import DiagnosticSink
+from thriftgen.idl.cache import ParseCache
+from thriftgen.idl.loader import load_program
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOOD = """namespace py demo
+include "common/types.thrift"
+
+struct User {
+  1: required string name
+  2: types.Id id
+}
+
+service Users {
+  User get(1: types.Id id)
+}
+"""
+TYPES = "typedef i64 Id\nenum Level { LOW = 1, ALSO_LOW = 1 }\n"  # one warning: duplicate value
+BAD = """struct User {
+  1: string name
+  2: Strin email
+}
+"""
+
+
+def thriftgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    env.pop("THRIFTGEN_NO_CACHE", None)
+    env.pop("THRIFTGEN_CACHE_DIR", None)
+    return subprocess.run([sys.executable, "-m", "thriftgen", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """main.thrift includes common/types.thrift, found only through ``-I inc``."""
+    (tmp_path / "inc" / "common").mkdir(parents=True)
+    (tmp_path / "inc" / "common" / "types.thrift").write_text(TYPES)
+    (tmp_path / "main.thrift").write_text(GOOD)
+    (tmp_path / "bad.thrift").write_text(BAD)
+    return tmp_path
+
+
+def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+
+
+def test_ok_exit_code_and_summary(project):
+    proc = thriftgen("check", "--no-cache", "-I", "inc", "main.thrift", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "inc/common/types.thrift:2:23: warning: 'Level.ALSO_LOW' has the same value (1) as 'Level.LOW'"
+    assert lines[-1] == "ok: 2 file(s), 1 warning(s)"
+
+
+def test_error_exit_code_and_caret_format(project):
+    proc = thriftgen("check", "--no-cache", "bad.thrift", cwd=project)
+    assert proc.returncode == 1
+    assert_no_traceback(proc)
+    assert proc.stderr.splitlines() == [
+        "bad.thrift:3:6: error: undefined type 'Strin'; did you mean 'string'?",
+        "      2: Strin email",
+        "         ^~~~~",
+        "thriftgen: 1 error(s)",
+    ]
+
+
+def test_all_errors_of_all_roots_are_reported(project):
+    (project / "bad2.thrift").write_text("struct A { 1: i8 x = 300 }\nstruct A {}\n")
+    proc = thriftgen("check", "--no-cache", "bad.thrift", "bad2.thrift", cwd=project)
+    assert proc.returncode == 1
+    heads = [line for line in proc.stderr.splitlines() if ": error: " in line]
+    assert heads == [
+        "bad.thrift:3:6: error: undefined type 'Strin'; did you mean 'string'?",
+        "bad2.thrift:1:22: error: value 300 is out of range for i8 (-128..127)",
+        "bad2.thrift:2:8: error: 'A' is already defined in this file (as a struct)",
+    ]
+    assert "bad2.thrift:1:8: note: first definition of 'A'" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "thriftgen: 3 error(s)"
+
+
+def test_werror_turns_warnings_into_failure(project):
+    proc = thriftgen("check", "--no-cache", "--werror", "-I", "inc", "main.thrift", cwd=project)
+    assert proc.returncode == 1
+    assert ": warning: " in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "thriftgen: 1 warning(s) treated as errors"
+    (project / "clean.thrift").write_text("struct A { 1: i32 x }\n")
+    assert thriftgen("check", "--no-cache", "--werror", "clean.thrift", cwd=project).returncode == 0
+
+
+def test_quiet_prints_only_errors(project):
+    proc = thriftgen("check", "--no-cache", "-q", "-I", "inc", "main.thrift", cwd=project)
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    proc = thriftgen("check", "--no-cache", "-q", "bad.thrift", cwd=project)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("bad.thrift:3:6: error: ")
+
+
+def test_version(project):
+    proc = thriftgen("--version", cwd=project)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"thriftgen {__version__}"
+
+
+def test_include_dirs(project):
+    proc = thriftgen("check", "--no-cache", "main.thrift", cwd=project)
+    assert proc.returncode == 1
+    assert_no_traceback(proc)
+    assert proc.stderr.splitlines()[0] == (
+        "main.thrift:2:9: error: cannot find included file 'common/types.thrift' (searched: .)")
+    proc = thriftgen("check", "--no-cache", "--include", "inc", "main.thrift", cwd=project)
+    assert proc.returncode == 0
+
+
+def test_missing_root_file_and_usage_errors(project):
+    proc = thriftgen("check", "--no-cache", "nope.thrift", cwd=project)
+    assert proc.returncode == 1
+    assert "no such IDL file: nope.thrift" in proc.stderr
+    assert_no_traceback(proc)
+    proc = thriftgen("check", cwd=project)
+    assert proc.returncode == 2  # usage error: no IDL given
+    assert_no_traceback(proc)
+
+
+def _cache_files(cache: Path) -> list:
+    return sorted(p for p in cache.rglob("*") if p.is_file()) if cache.exists() else []
+
+
+def test_cache_dir_is_written_then_hit(project):
+    cache = project / "cache"
+    first = thriftgen("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift", cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert len(_cache_files(cache)) >= 2  # at least one entry per parsed file
+    second = thriftgen("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift", cwd=project)
+    assert (second.returncode, second.stderr) == (first.returncode, first.stderr)
+
+    # Same run in-process: a fresh ParseCache on the same directory serves both files.
+    os.chdir(project)
+    try:
+        pc = ParseCache(str(cache))
+        load_program(["main.thrift"], ["inc"], DiagnosticSink(), pc)
+    finally:
+        os.chdir(REPO)
+    assert (pc.hits, pc.misses) == (2, 0)
+
+
+def test_no_cache_writes_nothing(project):
+    cache = project / "cache"
+    proc = thriftgen("check", "--no-cache", "--cache-dir", str(cache), "-I", "inc", "main.thrift", cwd=project)
+    assert proc.returncode == 0
+    assert _cache_files(cache) == []
+
+
+def test_cache_sees_edits(project):
+    cache = project / "cache"
+    assert thriftgen("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift", cwd=project).returncode == 0
+    (project / "main.thrift").write_text(GOOD.replace("types.Id id)", "types.Idd id)"))
+    proc = thriftgen("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift", cwd=project)
+    assert proc.returncode == 1
+    assert "undefined type 'types.Idd'" in proc.stderr
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped"])
+def test_corrupt_cache_entries_are_ignored(project, damage):
+    cache = project / "cache"
+    args = ("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift")
+    reference = thriftgen(*args, cwd=project)
+    assert reference.returncode == 0
+    files = _cache_files(cache)
+    assert files
+    for f in files:
+        data = f.read_bytes()
+        if damage == "garbage":
+            f.write_bytes(os.urandom(len(data)))
+        elif damage == "truncated":
+            f.write_bytes(data[: len(data) // 2])
+        else:  # one flipped bit near the end: the digest must catch it
+            f.write_bytes(data[:-5] + bytes([data[-5] ^ 0x01]) + data[-4:])
+    again = thriftgen(*args, cwd=project)
+    assert_no_traceback(again)
+    assert (again.returncode, again.stderr) == (reference.returncode, reference.stderr)
+
+
+class _Exploit:
+    """Unpickling this would create a directory: the cache must never run it."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_cache_never_unpickles_foreign_classes(project):
+    from thriftgen.idl.cache import MAGIC
+
+    cache = project / "cache"
+    args = ("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift")
+    reference = thriftgen(*args, cwd=project)
+    marker = project / "pwned"
+    evil = pickle.dumps(_Exploit(str(marker)))
+    for f in _cache_files(cache):
+        # A well-formed header around a hostile payload: only the unpickler stands in the way.
+        f.write_bytes(MAGIC + hashlib.sha256(evil).digest() + evil)
+    again = thriftgen(*args, cwd=project)
+    assert not marker.exists()
+    assert (again.returncode, again.stderr) == (reference.returncode, reference.stderr)
+
+
+def test_cached_errors_are_reported_identically(project):
+    cache = project / "cache"
+    args = ("check", "--cache-dir", str(cache), "bad.thrift")
+    first = thriftgen(*args, cwd=project)
+    second = thriftgen(*args, cwd=project)
+    assert first.returncode == second.returncode == 1
+    assert first.stderr == second.stderr
