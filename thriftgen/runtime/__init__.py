@@ -1,0 +1,294 @@
+"""Runtime imported by generated code (standard library only, Python 3.9+).
+
+Public API::
+
+    serialize(obj, protocol="binary", *, strict_utf8=True) -> bytes
+    deserialize(cls, data, protocol="binary", *, strict_utf8=True,
+                max_depth=64, allow_trailing=False) -> obj
+    decode_struct(cls, buf, offset=0, protocol="binary", *, strict_utf8=True,
+                  max_depth=64) -> (obj, end)
+    encode_message(name, msg_type, seqid, args_obj, protocol="binary") -> bytes
+    decode_message_header(buf, protocol="binary", offset=0)
+        -> (name, msg_type, seqid, offset_of_body)
+    decode_message(buf, cls, protocol="binary", ...) -> Message(name, type, seqid, body)
+    skip(buf, offset, ttype, protocol="binary", max_depth=64) -> end
+    message_end(buf, offset=0, protocol="binary") -> end
+
+``protocol`` is ``"binary"`` (Apache's strict ``TBinaryProtocol``) or
+``"compact"`` (``TCompactProtocol``); both are byte-for-byte what Apache's
+Python protocols write for the same values and ``thrift_spec``.
+
+Classes are driven by Apache's ``thrift_spec`` layout (see
+:mod:`thriftgen.runtime._compiler`).  A class may provide its own fast codec
+as ``_tg_encode_binary(obj) -> bytes`` / ``_tg_decode_binary(buf, offset) ->
+(obj, end)`` (and ``_tg_encode_compact`` / ``_tg_decode_compact``) in its own
+``__dict__``; :func:`serialize` / :func:`deserialize` use them for the
+top-level object when called with default options.
+
+Errors: everything caused by the data is a :class:`ProtocolError` (``kind``
+says what, ``path`` says where, e.g. ``Order.items[3].name``).
+
+UTF-8: ``strict_utf8=True`` (default) rejects invalid UTF-8 in ``string``
+fields with ``ProtocolError(kind='invalid_data')``.  ``strict_utf8=False``
+decodes with the ``'surrogateescape'`` error handler instead (invalid bytes
+become lone surrogates U+DC80..U+DCFF); pass ``strict_utf8=False`` to
+:func:`serialize` as well to write such strings back byte-for-byte.
+
+Depth: ``max_depth`` (default 64, Apache's default recursion limit) bounds
+the nesting of structs while decoding: a struct nested 64 deep (counting the
+outermost) decodes, 65 deep raises ``ProtocolError(kind='depth_limit')``.
+Unknown fields are skipped with the remaining budget, each nested struct or
+container counting one level.
+
+``thriftgen.runtime.skip`` is the function; the module of the same name
+(``from thriftgen.runtime.skip import skip, message_end``) holds the
+SkipDecode implementation.
+"""
+
+from collections import namedtuple
+
+from .errors import (
+    ApplicationError,
+    ProtocolError,
+    SpecError,
+    TApplicationException,
+    ThriftgenError,
+)
+from .skip import message_end, skip
+from .ttype import MessageType, TType
+
+__all__ = [
+    "serialize",
+    "deserialize",
+    "decode_struct",
+    "encode_message",
+    "decode_message_header",
+    "decode_message",
+    "Message",
+    "skip",
+    "message_end",
+    "ThriftgenError",
+    "ProtocolError",
+    "SpecError",
+    "ApplicationError",
+    "TApplicationException",
+    "MessageType",
+    "TType",
+]
+
+Message = namedtuple("Message", ["name", "type", "seqid", "body"])
+
+# (protocol, strict_utf8) -> (plan attribute, plan slot, fast-codec hook or None)
+_ENC_KEYS = {
+    ("binary", True): ("_tg_plan_binary", 1, "_tg_encode_binary"),
+    ("binary", False): ("_tg_plan_binary", 2, None),
+    ("compact", True): ("_tg_plan_compact", 1, "_tg_encode_compact"),
+    ("compact", False): ("_tg_plan_compact", 2, None),
+}
+_DEC_KEYS = {
+    ("binary", True): ("_tg_plan_binary", 3, "_tg_decode_binary"),
+    ("binary", False): ("_tg_plan_binary", 4, None),
+    ("compact", True): ("_tg_plan_compact", 3, "_tg_decode_compact"),
+    ("compact", False): ("_tg_plan_compact", 4, None),
+}
+_DEFAULT_DEPTH = 64
+
+_compiler_mod = None
+
+
+def _get_function(cls, protocol, slot):
+    global _compiler_mod
+    if _compiler_mod is None:
+        import importlib
+
+        _compiler_mod = importlib.import_module(__name__ + "._compiler")
+    return _compiler_mod.get_function(cls, protocol, slot)
+
+
+def _convert(ex, encoding):
+    from ._wire import convert_exception
+
+    return convert_exception(ex, encoding)
+
+
+def _bad_protocol(protocol):
+    return ValueError("unknown protocol %r (expected 'binary' or 'compact')" % (protocol,))
+
+
+def _keys(table, protocol, strict_utf8):
+    try:
+        return table[protocol, bool(strict_utf8)]
+    except (KeyError, TypeError):
+        raise _bad_protocol(protocol) from None
+
+
+def serialize(obj, protocol="binary", *, strict_utf8=True):
+    """Encode struct/union/exception instance ``obj``; return ``bytes``."""
+    cls = obj.__class__
+    attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
+    d = cls.__dict__
+    if hook is not None and hook in d:
+        fn = None
+    else:
+        plan = d.get(attr)
+        if plan is not None and plan[0] is cls.thrift_spec and plan[slot] is not None:
+            fn = plan[slot]
+        else:
+            fn = _get_function(cls, protocol, slot)
+    try:
+        if fn is None:
+            return getattr(cls, hook)(obj)
+        out = bytearray()
+        fn(obj, out)
+        return bytes(out)
+    except ProtocolError as ex:
+        ex._add_path(cls.__name__)
+        raise
+    except Exception as ex:
+        pe = _convert(ex, True)
+        pe._add_path(cls.__name__)
+        raise pe from ex
+
+
+def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth):
+    attr, slot, hook = _keys(_DEC_KEYS, protocol, strict_utf8)
+    d = cls.__dict__
+    if hook is not None and max_depth == _DEFAULT_DEPTH and hook in d:
+        fn = None
+    else:
+        plan = d.get(attr)
+        if plan is not None and plan[0] is cls.thrift_spec and plan[slot] is not None:
+            fn = plan[slot]
+        else:
+            fn = _get_function(cls, protocol, slot)
+    try:
+        if fn is None:
+            return getattr(cls, hook)(buf, offset)
+        return fn(buf, offset, max_depth)
+    except ProtocolError as ex:
+        ex._add_path(cls.__name__)
+        raise
+    except Exception as ex:
+        pe = _convert(ex, False)
+        pe._add_path(cls.__name__)
+        raise pe from ex
+
+
+def _as_bytes(data):
+    if data.__class__ is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError("expected bytes-like data, got str")
+    return bytes(data)
+
+
+def decode_struct(cls, buf, offset=0, protocol="binary", *, strict_utf8=True, max_depth=64):
+    """Decode one ``cls`` value starting at ``offset``; return ``(obj, end)``."""
+    buf = _as_bytes(buf)
+    if offset < 0 or offset > len(buf):
+        raise ValueError("offset %d outside the buffer" % offset)
+    return _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth)
+
+
+def deserialize(
+    cls,
+    data,
+    protocol="binary",
+    *,
+    strict_utf8=True,
+    max_depth=64,
+    allow_trailing=False,
+):
+    """Decode ``data`` (bytes-like) as one ``cls`` value.
+
+    The whole input must be consumed unless ``allow_trailing=True``; extra
+    bytes raise ``ProtocolError(kind='invalid_data')``.
+    """
+    buf = data if data.__class__ is bytes else _as_bytes(data)
+    obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth)
+    if end != len(buf) and not allow_trailing:
+        raise ProtocolError(
+            "invalid_data",
+            "%d trailing bytes after the struct" % (len(buf) - end),
+            path=cls.__name__,
+            offset=end,
+        )
+    return obj
+
+
+def encode_message(name, msg_type, seqid, args_obj, protocol="binary", *, strict_utf8=True):
+    """Encode an RPC message: envelope header followed by ``args_obj``.
+
+    ``args_obj`` is the call's args struct, the result struct, or an
+    :class:`ApplicationError` for ``MessageType.EXCEPTION``; ``None`` writes
+    an empty struct.
+    """
+    from ._message import write_header
+
+    out = bytearray(write_header(protocol, name, msg_type, seqid))
+    if args_obj is None:
+        out.append(0)
+        return bytes(out)
+    cls = args_obj.__class__
+    attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
+    if hook is not None and hook in cls.__dict__:
+        return bytes(out) + serialize(args_obj, protocol)
+    plan = cls.__dict__.get(attr)
+    if plan is not None and plan[0] is cls.thrift_spec and plan[slot] is not None:
+        fn = plan[slot]
+    else:
+        fn = _get_function(cls, protocol, slot)
+    try:
+        fn(args_obj, out)  # header and body share one buffer
+    except ProtocolError as ex:
+        ex._add_path(cls.__name__)
+        raise
+    except Exception as ex:
+        pe = _convert(ex, True)
+        pe._add_path(cls.__name__)
+        raise pe from ex
+    return bytes(out)
+
+
+def decode_message_header(buf, protocol="binary", offset=0):
+    """Decode a message header: ``(name, msg_type, seqid, body_offset)``."""
+    from ._message import read_header
+
+    buf = _as_bytes(buf)
+    try:
+        return read_header(buf, offset, protocol)
+    except ProtocolError:
+        raise
+    except ValueError:
+        raise
+    except Exception as ex:
+        raise _convert(ex, False) from ex
+
+
+def decode_message(
+    buf,
+    cls,
+    protocol="binary",
+    *,
+    offset=0,
+    strict_utf8=True,
+    max_depth=64,
+    allow_trailing=False,
+):
+    """Decode a whole message; return ``Message(name, type, seqid, body)``.
+
+    ``body`` is a ``cls`` instance, or an :class:`ApplicationError` when the
+    message type is ``EXCEPTION`` (it is returned, not raised).
+    """
+    buf = _as_bytes(buf)
+    name, msg_type, seqid, pos = decode_message_header(buf, protocol, offset)
+    body_cls = ApplicationError if msg_type == MessageType.EXCEPTION else cls
+    body, end = _decode_at(body_cls, buf, pos, protocol, strict_utf8, max_depth)
+    if end != len(buf) and not allow_trailing:
+        raise ProtocolError(
+            "invalid_data",
+            "%d trailing bytes after the message" % (len(buf) - end),
+            path=body_cls.__name__,
+            offset=end,
+        )
+    return Message(name, msg_type, seqid, body)
