@@ -853,7 +853,9 @@ def decode_source(data: bytes, path: str, sink: DiagnosticSink) -> Optional[str]
     except UnicodeDecodeError as e:
         prefix = data[: e.start]
         line = prefix.count(b"\n") + 1
-        col = e.start - (prefix.rfind(b"\n") + 1) + 1
+        # Columns count characters, as in every other diagnostic.
+        line_bytes = prefix[prefix.rfind(b"\n") + 1:]
+        col = len(line_bytes.decode("utf-8", "replace")) + 1
         sink.add(Diagnostic(ERROR, f"file is not valid UTF-8 (byte 0x{data[e.start]:02x} "
                                    f"at offset {e.start})", ast.Loc.of(path, line, col)))
         return None
