@@ -85,14 +85,56 @@ NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Do not read or write the 
 
 @app.command("check")
 def check_cmd(
-    idls: List[str] = typer.Argument(..., metavar="IDL...", help="Root IDL files."),
+    idls: Optional[List[str]] = typer.Argument(
+        None, metavar="[IDL]...",
+        help="Root IDL files. None: those of the jobs configured in [tool.thriftgen] "
+             "(pyproject.toml) or thriftgen.toml."),
     include: List[str] = INCLUDE_OPT,
     cache_dir: Optional[str] = CACHE_DIR_OPT,
     no_cache: bool = NO_CACHE_OPT,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors."),
     werror: bool = typer.Option(False, "--werror", help="Treat warnings as errors."),
+    config: Optional[str] = typer.Option(
+        None, "--config", metavar="FILE",
+        help="Configuration file (pyproject.toml or thriftgen.toml) instead of searching."),
+    job_names: List[str] = typer.Option(
+        [], "--job", metavar="NAME", help="Check only this configured job (repeatable)."),
 ) -> None:
     """Parse and semantically check IDL files (and everything they include)."""
+    if not idls:
+        _check_configured(include, cache_dir, no_cache, quiet, werror, config, job_names)
+        return
+    if config or job_names:
+        typer.echo("thriftgen: error: --config and --job select configured jobs; they cannot "
+                   "be combined with IDL arguments", err=True)
+        raise typer.Exit(1)
+    _check_one(idls, include, cache_dir, no_cache, quiet, werror)
+
+
+def _check_configured(include: List[str], cache_dir: Optional[str], no_cache: bool, quiet: bool,
+                      werror: bool, config: Optional[str], job_names: List[str]) -> None:
+    """``thriftgen check`` without IDL arguments: every configured job's roots."""
+    from thriftgen.config import NoConfigError, configured_jobs
+    from thriftgen.runtime.errors import ThriftgenError
+
+    try:
+        _, jobs, _ = configured_jobs(config, job_names)
+    except ThriftgenError as e:
+        typer.echo(f"thriftgen: error: {e}", err=True)
+        raise typer.Exit(2 if isinstance(e, NoConfigError) else 1)  # 2: usage error
+    failed = False
+    for job in jobs:
+        try:
+            _check_one(job.roots, job.include_dirs + list(include), cache_dir, no_cache, quiet,
+                       werror)
+        except typer.Exit as e:
+            failed = failed or bool(e.exit_code)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _check_one(idls: List[str], include: List[str], cache_dir: Optional[str], no_cache: bool,
+               quiet: bool, werror: bool) -> None:
     sink = DiagnosticSink()
     try:
         program = load_and_check(idls, include, cache_dir, no_cache, sink)
@@ -111,10 +153,17 @@ def check_cmd(
         typer.echo(f"ok: {len(program.files)} file(s), {warnings} warning(s)", err=True)
 
 
+#: The arguments of the running command (``gen`` implied), for the generation cache.
+ARGV: Optional[List[str]] = None
+
+
 def main(argv: Optional[List[str]] = None) -> None:
+    global ARGV
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] not in SUBCOMMANDS and args[0] not in ("--version", "-h", "--help"):
+    # No arguments at all: run the configured jobs (``gen`` explains when there are none).
+    if not args or (args[0] not in SUBCOMMANDS and args[0] not in ("--version", "-h", "--help")):
         args.insert(0, "gen")
+    ARGV = args[1:] if args[0] == "gen" else None
     try:
         app(args, prog_name="thriftgen")
     except KeyboardInterrupt:  # pragma: no cover
@@ -126,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 def _register_optional_commands() -> None:
     import importlib
 
-    for mod in ("thriftgen.codegen.command", "thriftgen.trim.command", "thriftgen.rpc_call_command"):
+    for mod in ("thriftgen.codegen.command", "thriftgen.trim.command", "thriftgen.call.command"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -23,20 +23,21 @@ def generate(program, options: Optional[GenOptions] = None,
     """Every generated file as ``{relative posix path: text}`` (nothing is written).
 
     ``recursive``: also generate included files no generated module imports.
-    ``jobs``: black worker processes (0: by CPU count; see :mod:`.fmt`).
+    ``jobs``: processes for building, rendering and black (0: by CPU count; see
+    :mod:`.render` and :mod:`.fmt`).
     Raises ``IDLError`` (diagnostics in ``sink``) when the program cannot be
     generated.
     """
-    from thriftgen.codegen.render import render
-    from thriftgen.codegen.viewmodel import build_view
+    from thriftgen.codegen.render import render_program
+    from thriftgen.codegen.viewmodel import Builder
 
     options = options or GenOptions()
     sink = sink if sink is not None else DiagnosticSink()
-    files = render(build_view(program, options, sink, recursive))
+    files, _ = render_program(Builder(program, options, sink, recursive), jobs)
     if not options.no_fmt:
         from thriftgen.codegen.fmt import format_files
 
-        files = format_files(files, jobs)
+        files = format_files(files, jobs, sink)
     return files
 
 

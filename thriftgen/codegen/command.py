@@ -1,10 +1,16 @@
 """The generator command line, Kitex style (it is thriftgen's default command)::
 
     thriftgen [-o OUTDIR] [-I DIR]... [-thrift OPT[=VALUE][,OPT...]]... [-m PATTERN]...
-              [-r] [--check] [-q|-v] IDL...
+              [-r] [--check | --fail-on-change] [-q|-v] IDL...
+    thriftgen [flags] [--config FILE] [--job NAME]...     # the configured jobs
 
 ``-thrift`` is a single-dash long option, as in Kitex (click treats a single
-dash followed by several letters as a long option name).
+dash followed by several letters as a long option name). Without IDL arguments
+the jobs of ``[tool.thriftgen]`` / ``thriftgen.toml`` run (see
+:mod:`thriftgen.config`), the flags overriding their settings. Every job runs
+through :func:`thriftgen.codegen.incremental.run_job`, and a run that changed
+nothing is remembered so that the next identical one is answered by
+:mod:`thriftgen.gencache` before this module is even imported.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import List, Optional
 
 import typer
 
-from thriftgen.cli import CACHE_DIR_OPT, NO_CACHE_OPT, app, load_and_check, report
+from thriftgen.cli import CACHE_DIR_OPT, NO_CACHE_OPT, app, report
 from thriftgen.diagnostics import DiagnosticSink, IDLError
 from thriftgen.runtime.errors import ThriftgenError
 
@@ -26,18 +32,52 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _trim(program, idls: List[str], methods: List[str], trim_all: bool, sink: DiagnosticSink,
-          quiet: bool):
-    from thriftgen.trim import TrimConfigError, format_text, resolve_options, trim_program
+def display(path: str) -> str:
+    """A path as messages show it: relative to the working directory when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
-    try:
-        options, _ = resolve_options(idls, methods=methods, trim_all=True if trim_all else None)
-    except TrimConfigError as e:
-        _fail(str(e))
-    result = trim_program(program, options, sink)
-    if not quiet:
-        typer.echo(format_text(result.stats), err=True)
-    return result.program
+
+def make_jobs(idls: List[str], outdir: Optional[str], include: List[str], thrift: List[str],
+              method: List[str], recursive: bool, config: Optional[str],
+              job_names: List[str]) -> tuple:
+    """``(jobs, configuration files consulted {path: sha256 or None}, globs)``.
+
+    IDL arguments make one job from the flags alone. Without them the jobs come
+    from the configuration (``--config FILE``, else found from the working
+    directory upwards), and the flags override: ``-o`` (one job only), ``-m`` and
+    ``-r`` replace, ``-I`` and ``-thrift`` add to the configured values.
+    """
+    from thriftgen.config import ConfigError, Job, configured_jobs
+    from thriftgen.gencache import file_digest
+
+    if idls:
+        if config or job_names:
+            raise ConfigError("--config and --job select configured jobs; they cannot be "
+                              "combined with IDL arguments")
+        out = outdir or DEFAULT_OUTDIR
+        job = Job("command line", [os.path.abspath(i) for i in idls],
+                  [os.path.abspath(d) for d in include], os.path.abspath(out), thrift, method,
+                  recursive)
+        job.out_display = out
+        return [job], {}, []
+    cfg, jobs, looked = configured_jobs(config, job_names)
+    if outdir and len(jobs) > 1:
+        raise ConfigError(f"-o names one output directory but {len(jobs)} jobs are selected "
+                          f"({', '.join(j.name for j in jobs)}); pick one with --job")
+    for job in jobs:
+        if outdir:
+            job.outdir = os.path.abspath(outdir)
+        job.include_dirs += [os.path.abspath(d) for d in include]
+        job.thrift += thrift
+        if method:
+            job.methods = list(method)
+        job.recursive = job.recursive or recursive
+        job.out_display = display(job.outdir)
+    consulted = {p: file_digest(p) for p in looked}
+    consulted[os.path.abspath(cfg.path)] = file_digest(cfg.path)
+    globs = [g for job in jobs for g in job.globs]
+    return jobs, consulted, globs
 
 
 @app.command(
@@ -45,9 +85,12 @@ def _trim(program, idls: List[str], methods: List[str], trim_all: bool, sink: Di
     context_settings={"ignore_unknown_options": False, "allow_interspersed_args": True},
 )
 def gen_cmd(
-    idls: List[str] = typer.Argument(..., metavar="IDL...", help="Root IDL files."),
-    outdir: str = typer.Option(DEFAULT_OUTDIR, "-o", "--out", metavar="OUTDIR",
-                               help="Output directory (default: gen-py, like Apache)."),
+    idls: Optional[List[str]] = typer.Argument(
+        None, metavar="[IDL]...",
+        help="Root IDL files. None: run the jobs configured in [tool.thriftgen] "
+             "(pyproject.toml) or thriftgen.toml, found from here upwards."),
+    outdir: Optional[str] = typer.Option(None, "-o", "--out", metavar="OUTDIR",
+                                         help="Output directory (default: gen-py, like Apache)."),
     include: List[str] = typer.Option([], "-I", "--include", metavar="DIR",
                                       help="Add a directory to the include search path."),
     thrift: List[str] = typer.Option(
@@ -66,59 +109,110 @@ def gen_cmd(
     check: bool = typer.Option(
         False, "--check",
         help="Write nothing; exit 1 listing the files a run would change."),
+    fail_on_change: bool = typer.Option(
+        False, "--fail-on-change",
+        help="Exit 1 when this run wrote or removed a file (pre-commit's convention)."),
+    config: Optional[str] = typer.Option(
+        None, "--config", metavar="FILE",
+        help="Configuration file (pyproject.toml or thriftgen.toml) instead of searching."),
+    job_names: List[str] = typer.Option(
+        [], "--job", metavar="NAME", help="Run only this configured job (repeatable)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="List every file."),
     cache_dir: Optional[str] = CACHE_DIR_OPT,
     no_cache: bool = NO_CACHE_OPT,
 ) -> None:
-    """Generate Python code (Apache `thrift --gen py` layout) from IDL files."""
-    from thriftgen.codegen import generate
-    from thriftgen.codegen.options import parse_thrift_options
-    from thriftgen.codegen.writer import plan, write_output
+    """Generate Python code (Apache `thrift --gen py` layout) from IDL files or configured jobs."""
+    from thriftgen.codegen.incremental import cache_enabled, run_job
 
     if quiet and verbose:
         _fail("-q and -v cannot be used together")
     try:
-        options = parse_thrift_options(thrift)
+        jobs, consulted, globs = make_jobs(idls or [], outdir, include, thrift, method, recursive,
+                                           config, job_names)
     except ThriftgenError as e:
-        _fail(str(e))
-    sink = DiagnosticSink()
-    try:
-        program = load_and_check(idls, include, cache_dir, no_cache, sink)
-        if options.trim_idl or method:
-            program = _trim(program, idls, method, options.trim_all, sink, quiet)
-        files = generate(program, options, sink, recursive=recursive, jobs=0)
-    except IDLError:
-        report(sink, quiet)
-        raise typer.Exit(1)
-    except ThriftgenError as e:
-        report(sink, quiet)
-        _fail(str(e))
-    report(sink, quiet)
+        from thriftgen.config import NoConfigError
 
-    try:
-        if check:
-            result = plan(files, outdir)
-            changed = result.changed
-            for rel in changed:
-                state = "stale" if rel in result.removed else (
-                    "new" if not os.path.exists(os.path.join(outdir, rel)) else "changed")
-                typer.echo(f"{os.path.join(outdir, rel)} ({state})")
-            if changed:
-                if not quiet:
-                    typer.echo(f"thriftgen: {len(changed)} file(s) would change", err=True)
-                raise typer.Exit(1)
+        typer.echo(f"thriftgen: error: {e}", err=True)
+        raise typer.Exit(2 if isinstance(e, NoConfigError) else 1)  # 2: usage error
+    failed = changed = False
+    keys: list = []
+    replay: list = []  # what an up-to-date run prints on stderr
+    for job in jobs:
+        sink = DiagnosticSink()
+        try:
+            result = run_job(job, check=check, cache_dir=cache_dir, no_cache=no_cache, sink=sink,
+                             fmt_jobs=0)
+        except IDLError:
+            report(sink, quiet)
+            failed = True
+            continue
+        except (ThriftgenError, OSError) as e:
+            report(sink, quiet)
+            typer.echo(f"thriftgen: error: {e}", err=True)
+            failed = True
+            continue
+        keys.append(result.key)
+        if result.cached:
+            if result.warnings and not quiet:
+                typer.echo("\n".join(result.warnings), err=True)
+        else:
+            report(sink, quiet)
+        if not quiet:
+            if result.warnings:
+                replay.append("\n".join(result.warnings))
+            if result.trim_report:
+                typer.echo(result.trim_report, err=True)
+                replay.append(result.trim_report)
+        changed |= _print_outcome(result, job.out_display, check, quiet, verbose, replay)
+    # After a successful run (that wrote, not merely checked) the output is up to date.
+    if not failed and not (check and changed) and keys and all(keys) and cache_enabled(no_cache):
+        _remember_run(keys, consulted, globs, replay, cache_dir)
+    if failed or (changed and (check or fail_on_change)):
+        raise typer.Exit(1)
+
+
+def _print_outcome(result, out: str, check: bool, quiet: bool, verbose: bool,
+                   replay: list) -> bool:
+    """Print what the job did (or, with --check, would do); True if anything changed."""
+    if check:
+        for rel in result.changed:
+            state = "stale" if rel in result.removed else (
+                "new" if not os.path.exists(os.path.join(result.outdir, rel)) else "changed")
+            typer.echo(f"{os.path.join(out, rel)} ({state})")
+        if result.changed:
             if not quiet:
-                typer.echo(f"thriftgen: {len(files)} file(s) up to date", err=True)
-            return
-        result = write_output(files, outdir)
-    except (ThriftgenError, OSError) as e:
-        _fail(str(e))
-    if verbose:
-        for rel in result.written:
-            typer.echo(f"wrote {os.path.join(outdir, rel)}", err=True)
-        for rel in result.removed:
-            typer.echo(f"removed {os.path.join(outdir, rel)}", err=True)
+                typer.echo(f"thriftgen: {len(result.changed)} file(s) would change", err=True)
+            return True
+        line = f"thriftgen: {len(result.files)} file(s) up to date"
+    else:
+        if verbose:
+            for rel in result.written:
+                typer.echo(f"wrote {os.path.join(out, rel)}", err=True)
+            for rel in result.removed:
+                typer.echo(f"removed {os.path.join(out, rel)}", err=True)
+        if not quiet:
+            typer.echo(f"thriftgen: {len(result.written)} written, {len(result.unchanged)} "
+                       f"unchanged, {len(result.removed)} removed in {out}", err=True)
+        line = f"thriftgen: 0 written, {len(result.files)} unchanged, 0 removed in {out}"
     if not quiet:
-        typer.echo(f"thriftgen: {len(result.written)} written, {len(result.unchanged)} unchanged, "
-                   f"{len(result.removed)} removed in {outdir}", err=True)
+        if check:
+            typer.echo(line, err=True)
+        replay.append(line)
+    return bool(result.changed)
+
+
+def _remember_run(keys: list, consulted: dict, globs: list, replay: list,
+                  cache_dir: Optional[str]) -> None:
+    """Record this command line so that the next identical run is answered from the
+    cache before the CLI is even imported (see thriftgen.gencache.main)."""
+    from thriftgen import cli
+    from thriftgen.gencache import GenCache
+
+    argv = cli.ARGV
+    if argv is None:  # invoked without thriftgen.cli.main (e.g. a test runner): no argv to key
+        return
+    gen = GenCache(cache_dir)
+    gen.store_run(gen.run_key(os.getcwd(), argv), {
+        "cwd": os.getcwd(), "inputs": consulted, "globs": [list(g) for g in globs], "jobs": keys,
+        "stdout": "", "stderr": "".join(text + "\n" for text in replay), "exit": 0})

@@ -24,7 +24,15 @@ def _escape_char(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
+def _plain(value: str, quote: str) -> bool:
+    """Nothing in ``value`` needs escaping inside ``quote`` quotes (the common case;
+    checked at C speed)."""
+    return value.isprintable() and "\\" not in value and quote not in value
+
+
 def _escape_str(value: str, quote: str) -> str:
+    if _plain(value, quote):
+        return value
     out = []
     for ch in value:
         if ch in _SIMPLE_ESCAPES:
@@ -47,6 +55,8 @@ def _choose_quotes(double_body: str, single_body: str, prefix: str = "") -> str:
 
 def str_literal(value: str) -> str:
     """A Python string literal whose value is exactly ``value``."""
+    if _plain(value, '"'):
+        return f'"{value}"'
     return _choose_quotes(_escape_str(value, '"'), _escape_str(value, "'"))
 
 
@@ -84,6 +94,8 @@ def int_literal(value: int) -> str:
 
 def _doc_line(line: str) -> str:
     """One docstring line: backslashes and quotes escaped, no control chars."""
+    if _plain(line, '"'):
+        return line
     out = []
     for ch in line:
         if ch == "\\":

@@ -18,18 +18,40 @@ KNOWN_OPTIONS = {
     "trim_idl": ("optional", "trim unused definitions before generating ('trim_idl=all' also "
                              "trims included files' unused definitions)"),
     "no_fmt": ("no", "skip black; the output is byte-identical anyway (faster)"),
-    "template": ("required", "template set: 'default' (reserved: 'slim')"),
+    "template": ("required", "template set: 'default', or 'slim' (classes, type hints, "
+                             "services' Iface only; the runtime does all encoding)"),
     "with_field_mask": ("no", "reserved: field-mask support (not implemented yet)"),
-    "no_default_serdes": ("no", "reserved: omit read()/write() (not implemented yet)"),
-    "no_fast_codec": ("no", "reserved: omit the fast codec (not implemented yet)"),
+    "no_default_serdes": ("no", "omit read(iprot)/write(oprot), the Apache-protocol path "
+                                "(use thriftgen.runtime's codec and rpc)"),
+    "no_fast_codec": ("no", "omit the generated fast codec (the runtime compiles one on first use)"),
     "package_prefix": ("required", "prepend a dotted package to every generated module path"),
 }
 
 #: Values ``template=`` accepts, and which of them are implemented.
 TEMPLATES = ("default", "slim")
-IMPLEMENTED_TEMPLATES = ("default",)
+IMPLEMENTED_TEMPLATES = ("default", "slim")
 #: Reserved options that parse but are not implemented yet.
-NOT_IMPLEMENTED = ("with_field_mask", "no_default_serdes", "no_fast_codec")
+NOT_IMPLEMENTED = ("with_field_mask",)
+
+#: How options combine (README "Output variants" holds the same table):
+#:
+#: * ``template=slim`` has no generated codec: ``no_fast_codec`` with it is a no-op
+#:   (identical output). Slim classes keep ``read``/``write`` for Apache protocol
+#:   objects, inherited from the runtime (the documented fallback: no per-class code,
+#:   the runtime's pure-Python path or Apache's C codec);
+#: * ``no_default_serdes`` drops ``read``/``write`` in either template (slim classes
+#:   then derive from the runtime bases without them). ``thrift_spec`` stays: the
+#:   runtime codec compiles from it (JIT, and the fast codec's fallback for
+#:   out-of-order input) and the RPC function tables read the result specs. Services
+#:   then work over ``thriftgen.runtime.rpc`` only (a ``Client`` over an Apache
+#:   protocol or a ``Processor`` under Apache's servers needs ``read``/``write``);
+#: * invalid, a clear :class:`OptionError`: ``template=slim`` with
+#:   ``with_field_mask`` (field masks need per-struct code slim does not have).
+INVALID_COMBINATIONS = (
+    (lambda o: o.template == "slim" and o.with_field_mask,
+     "template=slim cannot be combined with with_field_mask (field masks need per-struct "
+     "code, which slim output does not have); use template=default"),
+)
 
 
 class OptionError(ThriftgenError):
@@ -99,6 +121,9 @@ def parse_thrift_options(values: Iterable[str]) -> GenOptions:
             else:
                 opts[name] = True
     result = GenOptions(**opts)
+    for invalid, message in INVALID_COMBINATIONS:
+        if invalid(result):
+            raise OptionError(f"-thrift {message}")
     unsupported = not_implemented(result)
     if unsupported:
         raise OptionError(f"-thrift {unsupported} is reserved but not implemented yet")

@@ -82,8 +82,15 @@ class Group(Expr):
     one_tuple: bool = False
 
     def body(self) -> str:
-        text = ", ".join(i.flat() for i in self.items)
-        return text + "," if self.one_tuple else text
+        # Memoized (outside the dataclass fields): layout asks a nested group for its
+        # text at every level it tries.
+        text = self.__dict__.get("_body")
+        if text is None:
+            text = ", ".join([i.flat() for i in self.items])
+            if self.one_tuple:
+                text += ","
+            self.__dict__["_body"] = text
+        return text
 
     def flat(self) -> str:
         return self.open + self.body() + self.close
@@ -96,7 +103,10 @@ class Seq(Expr):
     parts: tuple
 
     def flat(self) -> str:
-        return "".join(p.flat() for p in self.parts)
+        text = self.__dict__.get("_flat")
+        if text is None:
+            text = self.__dict__["_flat"] = "".join([p.flat() for p in self.parts])
+        return text
 
 
 ExprLike = Union[Expr, str]
@@ -213,9 +223,11 @@ def assign(target: str, value: ExprLike, indent: str = "") -> str:
     return layout(value, indent, head=f"{target} = ", assignment=True)
 
 
-def def_line(name: str, params: Sequence[ExprLike], returns: str, indent: str = "") -> str:
-    """``def name(params) -> returns:`` (black's left-hand split on the parameters)."""
-    group = Group(f"def {name}(", tuple(_as_expr(p) for p in params), ")")
+def def_line(name: str, params: Sequence[ExprLike], returns: str, indent: str = "",
+             keyword: str = "def") -> str:
+    """``def name(params) -> returns:`` (black's left-hand split on the parameters);
+    ``keyword="async def"`` for a coroutine."""
+    group = Group(f"{keyword} {name}(", tuple(_as_expr(p) for p in params), ")")
     tail = f") -> {returns}:"
     text = group.open + group.body() + tail
     if _fits(indent, text):

@@ -3,18 +3,26 @@
 Templates live in the top-level ``templates/`` folder of the source tree; a
 wheel ships the same folder as ``thriftgen/_templates`` (see pyproject), and
 that location wins when it exists.
+
+:func:`render_program` is the pipeline behind ``codegen.generate``: it plans
+names once, then builds and renders one module at a time, so only one module's
+view is alive at once, and with ``jobs != 1`` forked workers take whole modules.
 """
 
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Optional
 
 import jinja2
 
 from thriftgen.codegen.literals import comment_text
-from thriftgen.codegen.viewmodel import GenerationView, ModuleView
+from thriftgen.codegen.viewmodel import Builder, GenerationView, ModuleView
+from thriftgen.idl.loader import gc_paused
 from thriftgen.runtime.errors import ThriftgenError
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -44,25 +52,151 @@ def _sources(module: ModuleView, only: Optional[str] = None) -> str:
     return comment_text(only if only else ", ".join(module.sources))
 
 
+def _templates(env: jinja2.Environment, template_set: str = "py") -> tuple:
+    return tuple(env.get_template(f"{template_set}/{name}.py.j2")
+                 for name in ("__init__", "ttypes", "constants", "service"))
+
+
+def namespace_package_file(env: jinja2.Environment, view: GenerationView, package: str) -> tuple:
+    """``(path, text)`` of the empty ``__init__.py`` of a parent package."""
+    return (package.replace(".", "/") + "/__init__.py",
+            _templates(env)[0].render(view=view, module=None,
+                                      sources="thriftgen (namespace package)"))
+
+
+def render_module(env: jinja2.Environment, view: GenerationView, module: ModuleView) -> dict:
+    """``{relative posix path: text}`` of one module (package)."""
+    init_t, ttypes_t, consts_t, service_t = _templates(env, module.template_set)
+    base = module.package.replace(".", "/")
+    sources = _sources(module)
+    out = {f"{base}/__init__.py": init_t.render(view=view, module=module, sources=sources),
+           f"{base}/ttypes.py": ttypes_t.render(view=view, t=module.ttypes, sources=sources),
+           f"{base}/constants.py": consts_t.render(view=view, c=module.constants, sources=sources)}
+    for svc in module.services:
+        out[f"{base}/{svc.file_name}.py"] = service_t.render(
+            view=view, s=svc, sources=_sources(module, svc.source))
+    return out
+
+
 def render(view: GenerationView, template_root: Optional[str] = None) -> dict:
     """``{relative posix path: text}`` for every generated file, in a stable order."""
     env = environment(template_root)
-    init_t = env.get_template("py/__init__.py.j2")
-    ttypes_t = env.get_template("py/ttypes.py.j2")
-    consts_t = env.get_template("py/constants.py.j2")
-    service_t = env.get_template("py/service.py.j2")
-    out: dict = {}
-    for package in view.namespace_packages:
-        out[package.replace(".", "/") + "/__init__.py"] = init_t.render(
-            view=view, module=None, sources="thriftgen (namespace package)")
-    for module in view.modules:
-        base = module.package.replace(".", "/")
-        sources = _sources(module)
-        out[f"{base}/__init__.py"] = init_t.render(view=view, module=module, sources=sources)
-        out[f"{base}/ttypes.py"] = ttypes_t.render(view=view, t=module.ttypes, sources=sources)
-        out[f"{base}/constants.py"] = consts_t.render(view=view, c=module.constants,
-                                                      sources=sources)
-        for svc in module.services:
-            out[f"{base}/{svc.file_name}.py"] = service_t.render(
-                view=view, s=svc, sources=_sources(module, svc.source))
+    with gc_paused():
+        out: dict = dict(namespace_package_file(env, view, p) for p in view.namespace_packages)
+        for module in view.modules:
+            out.update(render_module(env, view, module))
     return dict(sorted(out.items()))
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+#: Below this estimated size (see _weight) forking costs more than it saves.
+PARALLEL_MIN_WEIGHT = 20_000
+
+#: What forked workers inherit: (builder, env) of the running render_program.
+_FORK_STATE: Optional[tuple] = None
+
+
+def _weight(builder: Builder, package: str) -> int:
+    """Rough cost of a module: definitions, fields and functions (for load balancing)."""
+    total = 0
+    for pf in builder.modules[package]:
+        for d in pf.document.definitions:
+            total += (1 + len(getattr(d, "fields", None) or ())
+                      + 4 * len(getattr(d, "functions", None) or ()))
+    return total
+
+
+def _outline(module: ModuleView) -> SimpleNamespace:
+    """What ``Builder.finish`` reads of a module, once its view is dropped."""
+    return SimpleNamespace(package=module.package,
+                           services=[SimpleNamespace(file_name=s.file_name) for s in module.services])
+
+
+def _render_packages(builder: Builder, env: jinja2.Environment, packages: list) -> list:
+    """``[(outline, files)]`` per package; each view is dropped once rendered."""
+    stub = GenerationView([], [])  # what the templates read of the whole view: the version
+    out = []
+    for package in packages:
+        module = builder.module_view(package)
+        out.append((_outline(module), render_module(env, stub, module)))
+        del module
+    return out
+
+
+def _forked_render(packages: list) -> tuple:
+    """In a forked worker: its modules and the diagnostics they raised."""
+    builder, env = _FORK_STATE
+    sink = builder.sink
+    before, suppressed = len(sink.diagnostics), sink.suppressed
+    with gc_paused():
+        done = _render_packages(builder, env, packages)
+    return done, sink.diagnostics[before:], sink.suppressed - suppressed
+
+
+def _split(weights: dict, bins: int) -> list:
+    """Packages into ``bins`` lists of similar total weight (largest first, greedy)."""
+    loads = [[0, i, []] for i in range(bins)]
+    for package in sorted(weights, key=lambda p: -weights[p]):
+        target = min(loads)
+        target[0] += weights[package]
+        target[2].append(package)
+    return [b[2] for b in sorted(loads, key=lambda b: b[1])]
+
+
+def worker_count(jobs: int) -> int:
+    """Processes for ``jobs`` (0: by CPU count, at most 4); 1 where ``fork`` is missing."""
+    if jobs == 0:
+        jobs = min(os.cpu_count() or 1, 4)
+    if jobs > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, jobs)
+
+
+def render_program(builder: Builder, jobs: int = 1,
+                   template_root: Optional[str] = None) -> tuple:
+    """``({relative posix path: text}, GenerationView)`` for everything ``builder``
+    generates; the view's modules are outlines (package, service file names).
+
+    Modules are built and rendered one at a time, each view dropped once rendered.
+    ``jobs``: processes (0: by CPU count); with more than one and a big enough
+    program, whole modules go to forked workers and this process takes a share too.
+    Raises IDLError (diagnostics in the builder's sink).
+    """
+    env = environment(template_root)
+    with gc_paused():
+        packages = builder.prepare()
+        weights = {p: _weight(builder, p) for p in packages}
+        workers = min(worker_count(jobs), len(packages))
+        if workers > 1 and sum(weights.values()) >= PARALLEL_MIN_WEIGHT:
+            done = _render_parallel(builder, env, _split(weights, workers))
+        else:
+            done = _render_packages(builder, env, packages)
+        view = builder.finish([outline for outline, _ in done])
+        builder.sink.check()
+        out: dict = dict(namespace_package_file(env, view, p) for p in view.namespace_packages)
+        for _, files in done:
+            out.update(files)
+    return dict(sorted(out.items())), view
+
+
+def _render_parallel(builder: Builder, env: jinja2.Environment, shares: list) -> list:
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORK_STATE
+    mine, *theirs = shares
+    _FORK_STATE = (builder, env)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(len(theirs), mp_context=ctx) as pool:
+            futures = [pool.submit(_forked_render, share) for share in theirs]
+            done = _render_packages(builder, env, mine)
+            for future in futures:
+                more, diagnostics, suppressed = future.result()
+                done.extend(more)
+                builder.sink.extend(diagnostics)
+                builder.sink.suppressed += suppressed
+    finally:
+        _FORK_STATE = None
+    order = {p: i for i, p in enumerate(builder.modules)}
+    return sorted(done, key=lambda d: order[d[0].package])

@@ -30,7 +30,7 @@ from thriftgen.codegen.pyexpr import (Atom, Expr, assign, call, def_line, dict_,
                                       layout, list_, seq, set_, subscript, tuple_)
 from thriftgen.diagnostics import DiagnosticSink
 from thriftgen.idl import ast
-from thriftgen.idl.loader import ParsedFile, Program
+from thriftgen.idl.loader import ParsedFile, Program, gc_paused
 
 IND1 = "    "
 IND2 = IND1 * 2
@@ -102,6 +102,8 @@ class FieldView:
     required: bool
     optional: bool
     annotation: str  # "name: hint" (class body)
+    default: Optional[str] = None  # module-level source of an immutable __init__ default
+    fresh_default: bool = False  # __init__ builds a new container/struct value
 
 
 @dataclass
@@ -120,6 +122,7 @@ class StructView:
     spec: str  # module-level ``Cls.thrift_spec = (...)`` statement
     is_exception: bool
     spell: dict  # how the class body spells Any, object, bool, str, int
+    serdes: bool = True  # read()/write() methods (off with -thrift no_default_serdes)
 
 
 @dataclass
@@ -157,6 +160,8 @@ class FunctionView:
     reply: str
     reply_error: str
     oneway_error: str
+    async_def: str  # ``async def`` of the AsyncClient method
+    async_call: str  # its body (after the docstring), pre-rendered
 
 
 @dataclass
@@ -172,6 +177,7 @@ class ServiceView:
     imports: list
     all_names: str
     process_map: str  # ``_tg_methods = {...}`` at class-body indent
+    bind: str  # module-level ``_tg.bind_functions(...)``: the message-level function table
 
 
 @dataclass
@@ -183,6 +189,7 @@ class TTypesView:
     local_aliases: list
     fix_specs: str
     all_names: str
+    fast_codec: str = ""  # module-level fast codec section (see codegen.fastcodec)
 
 
 @dataclass
@@ -200,6 +207,7 @@ class ModuleView:
     constants: ConstantsView
     services: list
     init_all: str
+    template_set: str = "py"  # folder of templates/ that lays the module out
 
 
 @dataclass
@@ -304,8 +312,8 @@ class FileNames:
         for pkg in sorted(self.external):
             third.append(f"import {pkg}.ttypes as {self.b.module_alias[pkg]}")
         if self.service_base is not None:
-            third.append(f"import {self.service_base} as _tg_base")
-        third.append("from thriftgen.runtime import service as _tg")
+            third.append(f"import {self.service_base} as {self.b.base_service_alias}")
+        third.append(f"from thriftgen.runtime import {self.b.RUNTIME_MODULE} as _tg")
         lines.extend(third)
         local = []
         if self.own_alias:
@@ -330,6 +338,19 @@ def import_from(module: str, names: list) -> str:
 
 
 class Builder:
+    #: ``thriftgen.runtime.<this>`` is what generated modules import as ``_tg``.
+    RUNTIME_MODULE = "service"
+
+    def __new__(cls, *args, **kwargs):
+        # -thrift template=slim: this class (or a subclass) with the slim shaping of
+        # thriftgen.codegen.slim mixed in, wherever the builder is made.
+        options = kwargs.get("options", args[1] if len(args) > 1 else None)
+        if getattr(options, "template", "default") == "slim":
+            from thriftgen.codegen.slim import slim_builder_class
+
+            cls = slim_builder_class(cls)
+        return super().__new__(cls)
+
     def __init__(self, program: Program, options: GenOptions, sink: DiagnosticSink,
                  recursive: bool = False):
         self.program = program
@@ -344,6 +365,7 @@ class Builder:
         self.pynames: dict = {}
         self.no_c_codec: set = set()  # (module, class name) whose specs Apache's C codec cannot use
         self.by_declaration: set = set()
+        self.base_service_alias = "_tg_base"  # see _assign_aliases
 
     # -- errors ----------------------------------------------------------------
 
@@ -448,6 +470,9 @@ class Builder:
                 if not clash:
                     break
             self.module_alias[pkg] = "_tg_" + "_".join(tail)
+        # The base service module's alias must not be a package's (a 'base' package).
+        while self.base_service_alias in self.module_alias.values():
+            self.base_service_alias += "_"
 
     # -- types ---------------------------------------------------------------------
 
@@ -732,6 +757,8 @@ class Builder:
             body.append(f"{IND2}self.{pyname} = {pyname}")
             field_views.append(FieldView(f.id, f.name, pyname, ti, f.requiredness == ast.REQUIRED,
                                          f.requiredness == ast.OPTIONAL, annotations[-1].strip()))
+            field_views[-1].fresh_default = (default_expr is not None
+                                             and ti.kind not in _IMMUTABLE_KINDS)
         if not fields:
             body.append(f"{IND2}pass")
 
@@ -755,12 +782,13 @@ class Builder:
             class_attrs.append(f"{IND1}_tg_no_c_codec = True")
 
         spec_entries = []
-        for f, ti in resolved:
+        for fv, (f, ti) in zip(field_views, resolved):
             default = None if is_union else f.default
             dflt: Expr = Atom("None")
             if default is not None and ti.kind in _IMMUTABLE_KINDS:
                 try:
                     dflt = self.value(default, ti, path, names)
+                    fv.default = dflt.flat()
                 except _Skip:
                     pass
             spec_entries.append((f.id, tuple_([int_literal(f.id), f"_tg.TType.{ti.ttype}",
@@ -798,7 +826,7 @@ class Builder:
                          f"[{names.typing('Any', scope)}]"] + annotations,
             init_def=def_line("__init__", params, "None", IND1),
             init_body=body, validate_body=validate, fields=field_views, spec=spec,
-            is_exception=is_exc,
+            is_exception=is_exc, serdes=not self.options.no_default_serdes,
             spell={"Any": names.typing("Any", scope), "object": names.builtin("object", scope),
                    "bool": names.builtin("bool", scope), "str": names.builtin("str", scope),
                    "int": names.builtin("int", scope),
@@ -839,16 +867,27 @@ class Builder:
     # -- modules --------------------------------------------------------------------------
 
     def build(self) -> GenerationView:
+        with gc_paused():  # a big view is a large acyclic build: see gc_paused
+            return self.finish([self.module_view(pkg) for pkg in self.prepare()])
+
+    def prepare(self) -> list:
+        """Plan every name; the packages to generate, in order ([] after a planning
+        error). ``module_view`` of each may then run in any order or process (the
+        render pipeline streams them, see :mod:`thriftgen.codegen.render`)."""
         self.plan()
         if self.sink.has_errors:
-            return GenerationView([], [])
+            return []
         # Silence resolution errors here; they are reported where the type is used.
         quiet = DiagnosticSink()
         loud, self.sink = self.sink, quiet
         self._compute_c_codec()
         self.sink = loud
         wanted = self._wanted_modules()
-        modules = [self.module_view(pkg) for pkg in self.modules if pkg in wanted]
+        return [pkg for pkg in self.modules if pkg in wanted]
+
+    def finish(self, modules: list) -> GenerationView:
+        """The whole view of ``modules``; only their ``package`` and ``services[].file_name``
+        are read, so stand-ins of already rendered modules do."""
         packages = {m.package for m in modules}
         parents = set()
         for pkg in packages:
@@ -1010,12 +1049,17 @@ class Builder:
                 except _Skip:
                     continue
         names.enum_module = bool(enums)
+        fast_codec = ""
+        if structs and not self.options.no_fast_codec:
+            from thriftgen.codegen.fastcodec import fast_codec_section
+            fast_codec = fast_codec_section(structs, names)
         imports = names.import_lines()
         return TTypesView(
             imports=imports, enums=enums, structs=structs, typedefs=typedefs,
             local_aliases=[f"_tg_{n} = {n}" for n in sorted(names.local_aliases)],
             fix_specs=layout(call("_tg.fix_specs", [list_(classes)])) if classes else "",
-            all_names=assign("__all__", list_([str_literal(n) for n in all_names])))
+            all_names=assign("__all__", list_([str_literal(n) for n in all_names])),
+            fast_codec=fast_codec)
 
     def enum_view(self, pf: ParsedFile, d: ast.Enum, sym: Sym) -> EnumView:
         for v in d.values:
@@ -1108,7 +1152,7 @@ class Builder:
         fn_py = dict(zip([f.name for f in svc.functions],
                          naming.assign_names([f.name for f in svc.functions], reserved)))
 
-        module_level = {"Iface", "Client", "Processor"}
+        module_level = {"Iface", "Client", "AsyncClient", "Processor"}
         for fn in svc.functions:
             module_level.update({f"{fn.name}_args", f"{fn.name}_result"})
         names = FileNames(self, package, "service", module_level)
@@ -1119,9 +1163,9 @@ class Builder:
             if base_sym is None:
                 raise _Skip()
             names.service_base = f"{base_sym.module}.{base_sym.name}"
-            base = "_tg_base"
+            base = self.base_service_alias
 
-        functions, structs, classes = [], [], []
+        functions, structs, classes, table = [], [], [], []
         for fn in svc.functions:
             args_cls, result_cls = f"{fn.name}_args", f"{fn.name}_result"
             args_struct = _Synthetic(fn.args)
@@ -1145,6 +1189,8 @@ class Builder:
                         self.error(f"'{t.name}' in throws of '{fn.name}' is not an exception", t)
                         raise _Skip()
                     throws.append((res_names[t.name], names.ref(tti.sym, PROCESS_LOCALS)))
+            table.append(call("_tg.Function", [str_literal(fn.name), str_literal(fn_py[fn.name]),
+                                               args_cls] + ([] if fn.oneway else [result_cls])))
             functions.append(self.function_view(fn, fn_py[fn.name], args_cls, result_cls,
                                                 [arg_names[a.name] for a in fn.args],
                                                 [self.resolve(pf.path, a.type) for a in fn.args],
@@ -1161,8 +1207,11 @@ class Builder:
             fix_specs=layout(call("_tg.fix_specs", [list_(classes)])) if classes else "",
             imports=names.import_lines(),
             all_names=assign("__all__", list_([str_literal(n) for n in
-                                               ["Iface", "Client", "Processor"] + classes])),
-            process_map=process_map)
+                                               ["Iface", "Client", "AsyncClient", "Processor"]
+                                               + classes])),
+            process_map=process_map,
+            bind=layout(call("_tg.bind_functions", [
+                str_literal(svc.name), list_(["Processor", "AsyncClient"]), list_(table)])))
 
     def function_view(self, fn: ast.Function, pyname: str, args_cls: str, result_cls: str,
                       arg_names: list, arg_types: list, ret: Optional[TypeInfo], throws: list,
@@ -1173,6 +1222,15 @@ class Builder:
         ret_hint = "None" if ret is None else self.hint(ret, names, scope).flat()
         void = ret is None
         wire = str_literal(fn.name)
+        # A local annotated with the return hint: returning ``_tg_call``'s Any directly
+        # would fail ``mypy --strict`` (no-any-return). ``_tg_value`` cannot clash with an
+        # argument: IDL names may not start with ``_tg``.
+        async_call = call("self._tg_call", [wire, call(args_cls, [kwarg(n, n) for n in arg_names])])
+        if void or fn.oneway:
+            async_body = layout(async_call, IND2, head="await ")
+        else:
+            async_body = "\n".join([layout(async_call, IND2, head=f"_tg_value: {ret_hint} = await "),
+                                    f"{IND2}return _tg_value"])
         send_call = layout(call(f"self.send_{pyname}", arg_names), IND2)
         send_body = layout(call("self._tg_send", [
             str_literal(fn.name), call(args_cls, [kwarg(n, n) for n in arg_names]),
@@ -1199,7 +1257,9 @@ class Builder:
             missing_result=layout(call("self._tg_missing_result", [wire]), IND2, head="raise "),
             reply=layout(call("self._tg_reply", ["oprot", wire, "seqid", "result"]), IND2),
             reply_error=layout(call("self._tg_reply_error", ["oprot", wire, "seqid", "ex"]), IND3),
-            oneway_error=layout(call("self._tg_oneway_error", [wire, "ex"]), IND3))
+            oneway_error=layout(call("self._tg_oneway_error", [wire, "ex"]), IND3),
+            async_def=def_line(pyname, params, ret_hint, IND1, keyword="async def"),
+            async_call=async_body)
 
 
 class _Synthetic:

@@ -73,6 +73,31 @@ class CachedFile:
         return doc if isinstance(doc, ast.Document) else None
 
 
+def encode_entry(doc: ast.Document, diags: list) -> Optional[bytes]:
+    """One file's parse result as a cache payload: the includes and diagnostics
+    (what loading needs at once) ahead of the pickled AST (unpickled on demand)."""
+    try:
+        meta = pickle.dumps((doc.includes, list(diags)), protocol=pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # pragma: no cover - an AST that cannot pickle is simply not cached
+        return None
+    return len(meta).to_bytes(8, "little") + meta + body
+
+
+def decode_entry(payload: bytes) -> Optional[CachedFile]:
+    """The :class:`CachedFile` of an :func:`encode_entry` payload; None if malformed."""
+    try:
+        meta_len = int.from_bytes(payload[:8], "little")
+        includes, diags = _SafeUnpickler(io.BytesIO(payload[8: 8 + meta_len])).load()
+    except Exception:
+        return None
+    if not isinstance(includes, list) or not all(isinstance(i, ast.Include) for i in includes):
+        return None
+    if not isinstance(diags, list) or not all(isinstance(d, Diagnostic) for d in diags):
+        return None
+    return CachedFile(includes, diags, payload[8 + meta_len:])
+
+
 class ParseCache:
     """Per-file parse results and per-program check results, by content hash."""
 
@@ -141,25 +166,16 @@ class ParseCache:
 
     @staticmethod
     def _decode(payload: bytes) -> Optional[CachedFile]:
-        try:
-            meta_len = int.from_bytes(payload[:8], "little")
-            includes, diags = _SafeUnpickler(io.BytesIO(payload[8: 8 + meta_len])).load()
-        except Exception:
-            return None
-        if not isinstance(includes, list) or not all(isinstance(i, ast.Include) for i in includes):
-            return None
-        if not isinstance(diags, list) or not all(isinstance(d, Diagnostic) for d in diags):
-            return None
-        return CachedFile(includes, diags, payload[8 + meta_len:])
+        return decode_entry(payload)
 
     def put(self, data: bytes, display: str, doc: ast.Document, diags: list) -> None:
-        try:
-            meta = pickle.dumps((doc.includes, list(diags)), protocol=pickle.HIGHEST_PROTOCOL)
-            body = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # pragma: no cover - an AST that cannot pickle is simply not cached
-            return
-        self._write(self._path("parse", self.file_key(data, display)),
-                    len(meta).to_bytes(8, "little") + meta + body)
+        payload = encode_entry(doc, diags)
+        if payload is not None:
+            self.put_payload(data, display, payload)
+
+    def put_payload(self, data: bytes, display: str, payload: bytes) -> None:
+        """Store an :func:`encode_entry` payload (parse workers encode, see loader)."""
+        self._write(self._path("parse", self.file_key(data, display)), payload)
 
     # -- check results (per whole program) ------------------------------------------
 

@@ -11,13 +11,18 @@ from typing import Optional, Sequence
 
 from thriftgen.diagnostics import DiagnosticSink
 from thriftgen.idl.checker import check_program
-from thriftgen.idl.loader import Program, load_program
+from thriftgen.idl.loader import Program, gc_paused, load_program
 
 
 def load_checked_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
                          sink: Optional[DiagnosticSink] = None, cache=None) -> Program:
     """Parse, resolve and check ``roots``; raises IDLError with every diagnostic."""
     sink = sink if sink is not None else DiagnosticSink()
+    with gc_paused():  # see gc_paused: the AST is built and walked, never cyclic garbage
+        return _load_checked(roots, include_dirs, sink, cache)
+
+
+def _load_checked(roots, include_dirs, sink: DiagnosticSink, cache) -> Program:
     program = load_program(roots, include_dirs, sink, cache)
     key = cache.program_key(program.fingerprint()) if cache is not None else None
     cached = cache.get_check(key) if key is not None else None

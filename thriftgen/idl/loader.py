@@ -9,14 +9,39 @@ reported with the whole cycle. Parsing goes through the content-hash cache
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
+import multiprocessing
 import os
+import re
+import threading
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from thriftgen.diagnostics import DiagnosticSink, IDLError, SourceText
 from thriftgen.idl import ast
 from thriftgen.idl.grammar import decode_source, parse_text
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Cyclic GC off for a bulk build of long-lived, acyclic objects (ASTs, views).
+
+    Every collection would otherwise traverse the whole growing heap again:
+    measured on 60k synthetic structs, parsing takes 26 s with the collector and
+    16.6 s without; unpickling an AST 2.0 s vs 0.29 s. Reference counting still
+    frees everything that is not in a cycle; cycles wait for the next collection
+    after the block. Nests; restores the previous state.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class ParsedFile:
@@ -160,27 +185,182 @@ def display_path(path: str, cwd: Optional[str] = None) -> str:
     return path if rel.startswith("..") else rel
 
 
+#: ``include "path"`` at the start of a line: what the parallel pre-scan follows.
+_INCLUDE_LINE = re.compile(rb"""^[ \t]*include[ \t]+(?:"([^"\\\n]*)"|'([^'\\\n]*)')""", re.MULTILINE)
+#: With ``jobs=None``, parse in parallel only when this many bytes need parsing.
+PARALLEL_MIN_BYTES = 1_000_000
+#: Share of the bytes the forked worker parses: it also pickles what it parsed
+#: (~0.55x the parse time), the caller only unpickles it (~0.15x).
+WORKER_SHARE = 0.42
+
+#: What the forked parse worker inherits: the Loader of the running load.
+_FORK_LOADER = None
+
+
+def _parse_in_worker(real: str, display: str) -> Optional[bytes]:
+    """In the forked worker: parse one file; the cache payload of the result
+    (also written to the cache, if any), or None when it has errors (the caller
+    then parses it itself, so every diagnostic comes out exactly as serially)."""
+    from thriftgen.idl.cache import encode_entry
+
+    loader = _FORK_LOADER
+    data = loader._data[real]
+    local = DiagnosticSink()
+    text = decode_source(data, display, local)
+    doc = parse_text(text, display, local) if text is not None else None
+    if doc is None or local.has_errors:
+        return None
+    payload = encode_entry(doc, local.diagnostics)
+    if payload is not None and loader.cache is not None:
+        loader.cache.put_payload(data, display, payload)
+    return payload
+
+
 class Loader:
-    """Parses root files and their includes; collects diagnostics in ``sink``."""
+    """Parses root files and their includes; collects diagnostics in ``sink``.
+
+    ``jobs``: 1 parses serially; 2 or more forks that many minus one workers that
+    parse part of the files while this process parses the rest (see
+    :meth:`_prefetch`); None does so only for big inputs in a single-threaded
+    process where ``fork`` exists. The result is the same either way.
+    """
 
     def __init__(self, include_dirs: Sequence[str] = (), sink: Optional[DiagnosticSink] = None,
-                 cache=None):
+                 cache=None, jobs: Optional[int] = None):
         self.include_dirs = [os.path.abspath(d) for d in include_dirs]
         self.sink = sink if sink is not None else DiagnosticSink()
         self.cache = cache
+        self.jobs = jobs
         self.files: dict[str, ParsedFile] = {}
         self._failed: set[str] = set()
+        self._data: dict[str, bytes] = {}  # real path -> bytes read by the pre-scan
+        self._parsed: dict[str, tuple] = {}  # real path -> (display, CachedFile) from workers
+
+    # -- parallel pre-parsing ------------------------------------------------------
+
+    def _workers(self, todo_bytes: int, files: int) -> int:
+        if files < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return 1
+        if self.jobs is None:
+            if (todo_bytes < PARALLEL_MIN_BYTES or threading.active_count() > 1
+                    or (os.cpu_count() or 1) < 2):
+                return 1
+            return 2
+        return min(self.jobs, files)
+
+    def _prefetch(self, roots: list) -> None:
+        """Parse the files the roots (probably) include in parallel before the walk.
+
+        A cheap scan of ``include`` lines finds the files the walk will want;
+        forked workers parse a share of them (largest first, by bytes) while this
+        process parses the rest, and hand back cache payloads (the pickled AST
+        with its includes and diagnostics). The walk itself is unchanged and
+        takes a result only for the same path, bytes and display name, so a
+        scan that guesses wrong (an include inside a comment, an escaped path)
+        costs time, never correctness; a file with errors is parsed again by
+        the walk so its diagnostics come out exactly as in a serial run.
+        """
+        if self.jobs == 1:
+            return
+        order: list = []  # (real, display)
+        seen: set = set()
+        pending = list(roots)
+        while pending:
+            real, display = pending.pop(0)
+            if real in seen:
+                continue
+            seen.add(real)
+            try:
+                with open(real, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            self._data[real] = data
+            order.append((real, display))
+            for m in _INCLUDE_LINE.finditer(data):
+                raw = m.group(1) if m.group(1) is not None else m.group(2)
+                try:
+                    target = self._find_path(raw.decode("utf-8"), real)
+                except UnicodeDecodeError:
+                    continue
+                if target is not None and target not in seen:
+                    pending.append((target, display_path(target)))
+        if self.cache is not None:
+            order = [(r, d) for r, d in order if not self._cached(r, d)]
+        workers = self._workers(sum(len(self._data[r]) for r, _ in order), len(order))
+        if workers < 2:
+            return
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from thriftgen.idl.cache import decode_entry
+
+        theirs = _share(order, self._data, 1 - (1 - WORKER_SHARE) * 2 / workers)
+        mine = [item for item in order if item not in set(theirs)]
+        global _FORK_LOADER
+        _FORK_LOADER = self
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+                futures = [(real, display, pool.submit(_parse_in_worker, real, display))
+                           for real, display in theirs]
+                for real, display in mine:  # parsed now, served to the walk below
+                    self._parsed[real] = (display, self._parse_now(real, display))
+                for real, display, future in futures:
+                    payload = future.result()
+                    if payload is not None:
+                        self._parsed[real] = (display, decode_entry(payload))
+        except (OSError, BrokenProcessPool):
+            pass  # no worker after all: the walk parses what is missing
+        finally:
+            _FORK_LOADER = None
+
+    def _cached(self, real: str, display: str) -> bool:
+        hit = self.cache.get(self._data[real], display)
+        if hit is not None:
+            self._parsed[real] = (display, hit)
+        return hit is not None
+
+    def _parse_now(self, real: str, display: str):
+        """Parse in this process for the walk: a CachedFile-like result holding the
+        document itself, or None (errors: the walk parses and reports them)."""
+        local = DiagnosticSink(sources=self.sink.sources)
+        data = self._data[real]
+        text = decode_source(data, display, local)
+        doc = parse_text(text, display, local) if text is not None else None
+        if doc is None or local.has_errors:
+            return None
+        if self.cache is not None:
+            self.cache.put(data, display, doc, local.diagnostics)
+        return _Parsed(doc, local.diagnostics)
 
     # -- reading and parsing -------------------------------------------------
 
     def _parse_file(self, real: str, display: str) -> Optional[ParsedFile]:
-        try:
-            with open(real, "rb") as fh:
-                data = fh.read()
-        except OSError as e:
-            self.sink.error(f"cannot read {display}: {e.strerror or e}")
-            return None
+        data = self._data.pop(real, None)
+        if data is None:
+            try:
+                with open(real, "rb") as fh:
+                    data = fh.read()
+            except OSError as e:
+                self.sink.error(f"cannot read {display}: {e.strerror or e}")
+                return None
         digest = hashlib.sha256(data).hexdigest()
+        pre = self._parsed.pop(real, None)
+        if pre is not None and pre[0] == display and pre[1] is not None:
+            hit = pre[1]
+            if isinstance(hit, _Parsed):
+                self.sink.extend(hit.diagnostics)
+                return ParsedFile(real, display, hit.document, content_hash=digest)
+            self.sink.extend(hit.diagnostics)
+            self.sink.sources.add(SourceText(display, data.decode("utf-8-sig")))
+
+            def load_pre(hit=hit, data=data, display=display) -> ast.Document:
+                doc = hit.load_document()
+                return doc if doc is not None else self._reparse(data, display)
+
+            return ParsedFile(real, display, content_hash=digest, include_nodes=hit.includes,
+                              load=load_pre)
         if self.cache is not None:
             hit = self.cache.get(data, display)
             if hit is not None:
@@ -214,9 +394,12 @@ class Loader:
         return doc
 
     def _find_include(self, inc: ast.Include, from_real: str) -> Optional[str]:
+        return self._find_path(inc.path, from_real)
+
+    def _find_path(self, path: str, from_real: str) -> Optional[str]:
         candidates = [os.path.dirname(from_real), *self.include_dirs]
         for base in candidates:
-            cand = os.path.join(base, inc.path)
+            cand = os.path.join(base, path)
             if os.path.isfile(cand):
                 return os.path.realpath(cand)
         return None
@@ -230,9 +413,13 @@ class Loader:
                 self.sink.error(f"no such IDL file: {r}")
                 continue
             root_reals.append(os.path.realpath(r))
+        displays = [display_path(os.path.abspath(self._given(real, roots))) for real in root_reals]
+        self._prefetch(list(zip(root_reals, displays)))
         order: list[str] = []
-        for real in root_reals:
-            self._visit(real, display_path(os.path.abspath(self._given(real, roots))), [], order)
+        for real, display in zip(root_reals, displays):
+            self._visit(real, display, [], order)
+        self._data.clear()
+        self._parsed.clear()
         self.sink.check()
         files = {p: self.files[p] for p in order}
         return Program(root_reals, files, list(self.include_dirs))
@@ -289,10 +476,35 @@ class Loader:
         return pf.display if pf else display_path(real)
 
 
+class _Parsed:
+    """A document parsed ahead of the walk in this process (see Loader._prefetch)."""
+
+    __slots__ = ("document", "diagnostics")
+
+    def __init__(self, document: ast.Document, diagnostics: list):
+        self.document = document
+        self.diagnostics = diagnostics
+
+
+def _share(order: list, data: dict, fraction: float) -> list:
+    """Files (largest first) adding up to about ``fraction`` of the bytes."""
+    total = sum(len(data[r]) for r, _ in order)
+    out, taken = [], 0
+    for item in sorted(order, key=lambda it: -len(data[it[0]])):
+        size = len(data[item[0]])
+        if taken + size / 2 <= fraction * total:
+            out.append(item)
+            taken += size
+    return out
+
+
 def load_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
-                 sink: Optional[DiagnosticSink] = None, cache=None) -> Program:
-    """Parse ``roots`` and their includes. Raises :class:`IDLError` on errors."""
-    return Loader(include_dirs, sink, cache).load(roots)
+                 sink: Optional[DiagnosticSink] = None, cache=None,
+                 jobs: Optional[int] = None) -> Program:
+    """Parse ``roots`` and their includes. Raises :class:`IDLError` on errors.
+    ``jobs``: parse processes (see :class:`Loader`; None: parallel for big inputs)."""
+    with gc_paused():
+        return Loader(include_dirs, sink, cache, jobs).load(roots)
 
 
-__all__ = ["Program", "ParsedFile", "Loader", "load_program", "IDLError", "display_path"]
+__all__ = ["Program", "ParsedFile", "Loader", "load_program", "IDLError", "display_path", "gc_paused"]

@@ -26,37 +26,47 @@ a *field* with an unexpected wire type is skipped, as Apache does.
 
 Implementation
 --------------
-For every (class, protocol, direction, utf-8 mode) the first use generates
-Python source specialised for that class -- field headers folded into
-precomputed ``bytes`` / ``struct.Struct`` calls, the expected field order
-tried first (straight-line), nested classes called directly -- and compiles
-it with ``exec``.  The functions are cached on the class
-(``_tg_plan_binary`` / ``_tg_plan_compact`` in the class ``__dict__``, so a
-subclass never inherits its parent's plan; a plan is rebuilt when
-``thrift_spec`` is replaced).
+One generator per (protocol, function kind) writes Python source
+specialised for a class -- field headers folded into precomputed ``bytes`` /
+``struct.Struct`` calls, the expected field order tried first
+(straight-line), nested classes called directly.  It runs in two modes that
+share every line of it:
+
+* JIT (:func:`get_function`): for every (class, protocol, kind, utf-8 mode)
+  the first use generates the source and compiles it with ``exec``.  The
+  functions are cached on the class (``_tg_plan_binary`` /
+  ``_tg_plan_compact`` in the class ``__dict__``, so a subclass never
+  inherits its parent's plan; a plan is rebuilt when ``thrift_spec`` is
+  replaced).
+* Ahead of time (:func:`emit_module`): the same source for a set of classes
+  *described* at code-generation time (:class:`StructRef` / :class:`EnumRef`
+  stand in for classes), as module-level text for a generated ``ttypes.py``:
+  constants become module-level definitions instead of ``exec`` namespace
+  bindings, helpers are imported from :mod:`._aot`.  Decoders emitted this
+  way hold only the canonical-order fast path and hand anything else
+  (out-of-order, unknown or repeated fields) to the JIT's general loop.
 
 Generated function shapes::
 
     enc(obj, out: bytearray) -> None            # appends obj's encoding
     dec(buf: bytes, pos: int, depth: int) -> (obj, end)
+    size(obj) -> int                            # exact encoded length
+    rest(obj, buf, pos, depth, last) -> (obj, end)   # general decode loop
 
 Each generated function has a single ``try``/``except``; the handler maps
-the failing line (``traceback.tb_lineno``) to a field path using a table
+the failing line (offset from the ``def`` line) to a field path using a table
 built at generation time, so the fast path carries no bookkeeping at all.
-The generated source is kept as ``fn._tg_source`` for inspection.
+JIT functions keep their source as ``fn._tg_source`` for inspection.
 """
 
 import keyword
+import re
 import threading
 
+from . import _aot as A
 from . import _wire as W
-from .skip import bskip as _bskip, cskip_field as _cskip_field
+from ._aot import DEC, DEC_LAX, ENC, ENC_LAX, PLAN_ATTR, REST, SIZE
 from .errors import SpecError
-from .ttype import TType
-
-PLAN_ATTR = {"binary": "_tg_plan_binary", "compact": "_tg_plan_compact"}
-# plan layout: [thrift_spec, enc, enc_lax, dec, dec_lax]
-ENC, ENC_LAX, DEC, DEC_LAX = 1, 2, 3, 4
 
 _lock = threading.RLock()
 _building: set = set()
@@ -70,7 +80,11 @@ _VALID_TTYPES = frozenset((2, 3, 4, 6, 8, 10, 11, 12, 13, 14, 15, 16))
 
 # binary fixed-width element formats for bulk (un)packing
 _BULK_FMT = {_BYTE: "b", _I16: "h", _I32: "i", _I64: "q", _DOUBLE: "d"}
-_BIN_SINGLE = {_BYTE: W.S_B, _I16: W.S_H, _I32: W.S_I, _I64: W.S_Q, _DOUBLE: W.S_D}
+_BIN_SINGLE = {_BYTE: "b", _I16: "h", _I32: "i", _I64: "q", _DOUBLE: "d"}
+
+_BULK_TABLE_SIZE = A._BULK_TABLE_SIZE
+_uuid_bytes = A._uuid_bytes
+_enum_map = A._enum_map
 
 
 # ---------------------------------------------------------------------------
@@ -83,12 +97,23 @@ def _plan_for(cls, proto, spec):
     if plan is None:
         plan = _fallback_plans.get((cls, proto))
     if plan is None or plan[0] is not spec:
+        # Slots past DEC_LAX are appended when first built (see _set_slot).
         plan = [spec, None, None, None, None]
         try:
             type.__setattr__(cls, attr, plan)
         except (TypeError, AttributeError):
             _fallback_plans[(cls, proto)] = plan
     return plan
+
+
+def _slot(plan, slot):
+    return plan[slot] if slot < len(plan) else None
+
+
+def _set_slot(plan, slot, fn):
+    while len(plan) <= slot:
+        plan.append(None)
+    plan[slot] = fn
 
 
 def lookup(cls, proto, slot):
@@ -100,11 +125,11 @@ def lookup(cls, proto, slot):
             return None
     if plan[0] is not getattr(cls, "thrift_spec", None):
         return None
-    return plan[slot]
+    return _slot(plan, slot)
 
 
 def get_function(cls, proto, slot):
-    """Return the compiled codec function, building it if needed."""
+    """Return the codec function (generated ahead of time or compiled now)."""
     fn = lookup(cls, proto, slot)
     if fn is not None:
         return fn
@@ -127,7 +152,7 @@ def _spec_of(cls):
 def _build(cls, proto, slot):
     spec = _spec_of(cls)
     plan = _plan_for(cls, proto, spec)
-    if plan[slot] is not None:
+    if _slot(plan, slot) is not None:
         return plan[slot]
     key = (cls, proto, slot)
     if key in _building:
@@ -136,8 +161,9 @@ def _build(cls, proto, slot):
     _building.add(key)
     ok = False
     try:
-        fn = _GENERATORS[proto, slot](cls, spec, proto, slot)
-        plan[slot] = fn
+        info = _ClassInfo(cls.__name__, cls.__qualname__, _is_union(cls), _fields_of(cls, spec))
+        fn = _generate(info, proto, slot, _JitTarget(cls, proto, slot))
+        _set_slot(plan, slot, fn)
         _session.append((plan, slot))
         ok = True
     finally:
@@ -160,59 +186,105 @@ def _build(cls, proto, slot):
 # spec parsing
 
 
-class _Field:
-    __slots__ = ("fid", "ttype", "attr", "targs", "seg", "pos")
+class StructRef:
+    """Ahead-of-time stand-in for a struct class in a described spec.
 
-    def __init__(self, fid, ttype, attr, targs, pos):
+    ``expr``: how the generated module spells the class; ``local``: the
+    class is defined in that module (its functions are called by name)."""
+
+    __slots__ = ("expr", "name", "local")
+
+    def __init__(self, expr, name, local):
+        self.expr = expr
+        self.name = name
+        self.local = local
+
+
+class EnumRef:
+    """Ahead-of-time stand-in for an enum class (``expr``: its spelling)."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, expr):
+        self.expr = expr
+
+
+class _Field:
+    __slots__ = ("fid", "ttype", "attr", "targs", "seg", "pos", "default")
+
+    def __init__(self, fid, ttype, attr, targs, pos, default=None):
         self.fid = fid
         self.ttype = ttype
         self.attr = attr
         self.targs = targs
         self.seg = "." + attr
         self.pos = pos
+        self.default = default
 
 
-def _fields_of(cls, spec):
+class _ClassInfo:
+    """What a generator needs to know about one class.
+
+    ``defaults``: ahead of time only -- when every field's initial value is
+    known (``None`` or an immutable constant, given as source text in
+    ``_Field.default``), decoders create the object with ``object.__new__``
+    and assign every field instead of running ``__init__``."""
+
+    __slots__ = ("name", "qualname", "union", "fields", "defaults")
+
+    def __init__(self, name, qualname, union, fields, defaults=False):
+        self.name = name
+        self.qualname = qualname
+        self.union = union
+        self.fields = fields
+        self.defaults = defaults
+
+
+def _fields_of(cls, spec, defaults=None):
     fields = []
     seen = set()
+    owner = cls.__name__ if isinstance(cls, type) else str(cls)
     for entry in spec:
         if entry is None:
             continue
         if not isinstance(entry, (tuple, list)) or len(entry) < 4:
-            raise SpecError("%s.thrift_spec: bad entry %r" % (cls.__name__, entry))
+            raise SpecError("%s.thrift_spec: bad entry %r" % (owner, entry))
         fid, ttype, attr, targs = entry[0], entry[1], entry[2], entry[3]
         if not isinstance(fid, int) or not -32768 <= fid <= 32767:
-            raise SpecError("%s.thrift_spec: bad field id %r" % (cls.__name__, fid))
+            raise SpecError("%s.thrift_spec: bad field id %r" % (owner, fid))
         if fid in seen:
-            raise SpecError("%s.thrift_spec: duplicate field id %d" % (cls.__name__, fid))
+            raise SpecError("%s.thrift_spec: duplicate field id %d" % (owner, fid))
         if not isinstance(attr, str) or not attr.isidentifier() or keyword.iskeyword(attr):
-            raise SpecError("%s.thrift_spec: bad attribute name %r" % (cls.__name__, attr))
-        _check_type(cls, ttype, targs)
+            raise SpecError("%s.thrift_spec: bad attribute name %r" % (owner, attr))
+        _check_type(owner, ttype, targs)
         seen.add(fid)
-        fields.append(_Field(fid, ttype, attr, targs, len(fields) + 1))
+        dflt = defaults.get(attr) if defaults else None
+        fields.append(_Field(fid, ttype, attr, targs, len(fields) + 1, dflt))
     return fields
 
 
-def _check_type(cls, ttype, targs):
+def _check_type(owner, ttype, targs):
     if ttype not in _VALID_TTYPES:
-        raise SpecError("%s.thrift_spec: unsupported type %r" % (cls.__name__, ttype))
+        raise SpecError("%s.thrift_spec: unsupported type %r" % (owner, ttype))
     if ttype == _STRUCT:
-        _struct_class(cls, targs)
+        _struct_class(owner, targs)
     elif ttype in (_LIST, _SET):
         if not isinstance(targs, (tuple, list)) or len(targs) < 2:
-            raise SpecError("%s.thrift_spec: bad list/set args %r" % (cls.__name__, targs))
-        _check_type(cls, targs[0], targs[1])
+            raise SpecError("%s.thrift_spec: bad list/set args %r" % (owner, targs))
+        _check_type(owner, targs[0], targs[1])
     elif ttype == _MAP:
         if not isinstance(targs, (tuple, list)) or len(targs) < 4:
-            raise SpecError("%s.thrift_spec: bad map args %r" % (cls.__name__, targs))
-        _check_type(cls, targs[0], targs[1])
-        _check_type(cls, targs[2], targs[3])
+            raise SpecError("%s.thrift_spec: bad map args %r" % (owner, targs))
+        _check_type(owner, targs[0], targs[1])
+        _check_type(owner, targs[2], targs[3])
 
 
 def _struct_class(owner, targs):
     klass = targs[0] if isinstance(targs, (tuple, list)) and targs else targs
+    if isinstance(klass, StructRef):
+        return klass
     if not isinstance(klass, type) or not isinstance(getattr(klass, "thrift_spec", None), (tuple, list)):
-        raise SpecError("%s.thrift_spec: bad struct args %r" % (owner.__name__, targs))
+        raise SpecError("%s.thrift_spec: bad struct args %r" % (owner, targs))
     return klass
 
 
@@ -220,24 +292,169 @@ def _is_binary(targs):
     return targs == "BINARY"
 
 
-def _enum_map(targs):
-    """Enum value -> member dict for an I32 whose type_args is an enum class."""
-    if targs is None or not isinstance(targs, type):
-        return None
-    members = getattr(targs, "__members__", None)
-    if not members:
-        return None
-    out = {}
-    for member in members.values():
-        try:
-            out.setdefault(int(member), member)
-        except (TypeError, ValueError):
-            return None
-    return out
-
-
 def _is_union(cls):
     return bool(getattr(cls, "_tg_is_union", False))
+
+
+# ---------------------------------------------------------------------------
+# targets: where constants and nested functions live
+
+
+class _JitTarget:
+    """Binds everything in an ``exec`` namespace; one per generated function."""
+
+    def __init__(self, cls, proto, slot):
+        self.cls = cls
+        self.proto = proto
+        self.slot = slot
+        self.ns = {k: getattr(A, k) for k in A.HELPERS}
+        self.ns["_cls"] = cls
+        self.ns["__builtins__"] = __builtins__
+        self._names = {}
+        self._structs = {}
+        self.counter = 0
+
+    def const(self, value, prefix):
+        key = (type(value), value) if isinstance(value, (bytes, int, str, tuple)) else id(value)
+        name = self._names.get(key)
+        if name is None:
+            self.counter += 1
+            name = "%s%d" % (prefix, self.counter)
+            self._names[key] = name
+            self.ns[name] = value
+        return name
+
+    def enum_map(self, targs):
+        emap = _enum_map(targs)
+        return None if emap is None else self.const(emap, "_em")
+
+    def bulk(self, fmt, which):
+        return self.const(A._bulk_tables(fmt)[which], "_bt")
+
+    def struct_fn(self, owner, targs, slot):
+        klass = _struct_class(owner, targs)
+        name = self._structs.get(klass)
+        if name is None:
+            self.counter += 1
+            name = "_s%d" % self.counter
+            self._structs[klass] = name
+            fn = _build(klass, self.proto, slot)
+            if fn is None:
+                _fixups.append((self.ns, name, klass, self.proto, slot))
+            else:
+                self.ns[name] = fn
+        return name
+
+    def finish(self, g):
+        source = "\n".join(g.lines) + "\n"
+        self.ns["_CTX"] = g.ctxmap
+        filename = "<thriftgen %s %s %s>" % (self.proto, g.fname, g.info.qualname)
+        exec(compile(source, filename, "exec"), self.ns)
+        fn = self.ns[g.fname]
+        fn.__qualname__ = "%s.%s" % (g.info.qualname, g.fname)
+        fn._tg_source = source
+        return fn
+
+
+class _Expr:
+    """Source text of a module-level constant (ahead-of-time mode)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source):
+        self.source = source
+
+
+_AOT_KINDS = {ENC: "enc", DEC: "dec", SIZE: "size"}
+_PROTO_LETTER = {"binary": "b", "compact": "c"}
+_HELPER_RE = re.compile(r"(?<![\w.])_[A-Za-z_]\w*")
+#: builtins generated code uses (renamed when the module shadows one)
+_BUILTINS_USED = ("Exception", "TypeError", "bool", "bytes", "len", "list", "locals", "map",
+                  "range", "set")
+
+
+class _AotTarget:
+    """Collects module-level text for a set of described classes."""
+
+    def __init__(self, prefix, shadowed):
+        self.prefix = prefix
+        self.counter = 0
+        self.consts = {}  # key -> name
+        self.const_lines = []
+        self.functions = []
+        self.helpers = set()
+        self.builtins = sorted(set(_BUILTINS_USED) & set(shadowed))
+        self._builtin_re = (re.compile(r"(?<![\w.])(%s)\b(?!=[^=])" % "|".join(self.builtins))
+                            if self.builtins else None)
+        # per generated function, set by begin()
+        self.proto = None
+        self.info = None
+        self.class_const = None
+
+    def fn_name(self, proto, slot, class_name):
+        return "%s%s%s_%s" % (self.prefix, _PROTO_LETTER[proto], _AOT_KINDS[slot], class_name)
+
+    def _rename(self, text, local=None, builtins=True):
+        def repl(m):
+            name = m.group(0)
+            if local and name in local:
+                return local[name]
+            if name in A.HELPERS:
+                self.helpers.add(name)
+                return self.prefix + name[1:]
+            return name
+
+        text = _HELPER_RE.sub(repl, text)
+        if builtins and self._builtin_re is not None:
+            text = self._builtin_re.sub(lambda m: self.prefix + "bi_" + m.group(1), text)
+        return text
+
+    def _define(self, key, source, prefix="k", code=True):
+        """Name of a module-level constant (``code``: ``source`` refers to helpers)."""
+        name = self.consts.get(key)
+        if name is None:
+            self.counter += 1
+            name = "%s%s%d" % (self.prefix, prefix, self.counter)
+            self.consts[key] = name
+            # constants name module-level things (classes, enums): no builtin renaming
+            text = self._rename(source, builtins=False) if code else source
+            self.const_lines.append("%s = %s" % (name, text))
+        return name
+
+    def const(self, value, prefix):
+        if isinstance(value, _Expr):
+            return self._define(("expr", value.source), value.source)
+        return self._define((type(value), repr(value)), repr(value), code=False)
+
+    def enum_map(self, targs):
+        if isinstance(targs, EnumRef):
+            return self._define(("enum", targs.expr), "_enum_map(%s)" % targs.expr, "em")
+        return None
+
+    def bulk(self, fmt, which):
+        fn = "_bulk_unpackers" if which == 0 else "_bulk_packers"
+        return self._define(("bulk", fmt, which), "%s(%r)" % (fn, fmt), "bt")
+
+    def struct_fn(self, owner, targs, slot):
+        ref = _struct_class(owner, targs)
+        if ref.local:
+            return self.fn_name(self.proto, slot, ref.name)
+        return self._define(("fn", ref.expr, self.proto, slot),
+                            "_function(%s, %r, %d)" % (ref.expr, self.proto, slot), "fn")
+
+    def begin(self, info, proto, cls_expr):
+        self.info = info
+        self.proto = proto
+        self.class_const = self._define(("cls", cls_expr), cls_expr, "cls")
+
+    def finish(self, g):
+        # as text, parsed only when an error needs it: a dict of tuples per
+        # function would cost every import of the module
+        ctx = self._define(("ctx", object()), repr(repr(g.ctxmap)), "ctx", code=False)
+        g.lines[0] = g.lines[0].replace("def %s(" % g.fname, "def %s(" % g.aot_name, 1)
+        self.functions.append(self._rename("\n".join(g.lines),
+                                           {"_cls": self.class_const, "_CTX": ctx}))
+        return g.aot_name
 
 
 # ---------------------------------------------------------------------------
@@ -245,70 +462,47 @@ def _is_union(cls):
 
 
 class _Gen:
-    def __init__(self, cls, proto, slot):
-        self.cls = cls
+    def __init__(self, info, proto, slot, target, variant="full"):
+        self.info = info
         self.proto = proto
         self.slot = slot
         self.lax = slot in (ENC_LAX, DEC_LAX)
+        self.target = target
+        self.aot = isinstance(target, _AotTarget)
+        self.variant = variant  # full | fast (ahead of time) | rest
         self.lines = []
         self.ctxmap = {}
         self.counter = 0
-        self.ns = {
-            "_cls": cls,
-            "_wrap": W.wrap,
-            "__builtins__": __builtins__,
-        }
-        self._const_names = {}
-        self._struct_names = {}
+        self.fname = {ENC: "encode", ENC_LAX: "encode", DEC: "decode", DEC_LAX: "decode",
+                      SIZE: "size", REST: "rest"}[slot]
+        self.aot_name = target.fn_name(proto, slot, info.name) if self.aot else None
 
     def line(self, ind, text, ctx=None):
         self.lines.append("    " * ind + text)
         if ctx:
-            self.ctxmap[len(self.lines)] = ctx
+            self.ctxmap[len(self.lines) - 1] = ctx
 
     def var(self, prefix):
         self.counter += 1
         return "%s%d" % (prefix, self.counter)
 
     def const(self, value, prefix="_k"):
-        key = (type(value), value) if isinstance(value, (bytes, int, str, tuple)) else id(value)
-        name = self._const_names.get(key)
-        if name is None:
-            self.counter += 1
-            name = "%s%d" % (prefix, self.counter)
-            self._const_names[key] = name
-            self.ns[name] = value
-        return name
+        return self.target.const(value, prefix)
 
-    def helper(self, name, value):
-        self.ns[name] = value
-        return name
+    def enum_map(self, targs):
+        return self.target.enum_map(targs)
 
-    def struct_fn(self, owner, targs):
-        """Name bound (now or by a fix-up) to the nested class's function."""
-        klass = _struct_class(owner, targs)
-        name = self._struct_names.get(klass)
-        if name is None:
-            self.counter += 1
-            name = "_s%d" % self.counter
-            self._struct_names[klass] = name
-            fn = _build(klass, self.proto, self.slot)
-            if fn is None:
-                _fixups.append((self.ns, name, klass, self.proto, self.slot))
-            else:
-                self.ns[name] = fn
-        return name
+    def struct_fn(self, targs, slot=None):
+        """Name of the nested class's function (same kind as this one)."""
+        if slot is None:
+            slot = DEC if self.slot == REST else self.slot
+        return self.target.struct_fn(self.info.name, targs, slot)
 
-    def compile(self, fname):
-        source = "\n".join(self.lines) + "\n"
-        self.ns["_CTX"] = self.ctxmap
-        filename = "<thriftgen %s %s %s>" % (self.proto, fname, self.cls.__qualname__)
-        code = compile(source, filename, "exec")
-        exec(code, self.ns)
-        fn = self.ns[fname]
-        fn.__qualname__ = "%s.%s" % (self.cls.__qualname__, fname)
-        fn._tg_source = source
-        return fn
+    def union_name(self):
+        return self.const(self.info.name, "_un")
+
+    def compile(self):
+        return self.target.finish(self)
 
     def seq_len(self, ind, src, ln, ctx, is_set):
         """Emit ``ln = len(src)``; iterables without a length are materialised."""
@@ -321,43 +515,47 @@ class _Gen:
 
     def bulk_unpack(self, fmt, ln):
         """Expression unpacking ``ln`` items of ``fmt`` ('>%di' style) at pos."""
-        tab = self.const(_bulk_tables(fmt)[0], "_bu")
+        tab = self.target.bulk(fmt, 0)
         f = self.const(fmt, "_fmt")
         return "(%s[%s](buf, pos) if %s < %d else _unpack_from(%s %% %s, buf, pos))" % (
             tab, ln, ln, _BULK_TABLE_SIZE, f, ln)
 
     def bulk_pack(self, fmt, ln, src):
-        tab = self.const(_bulk_tables(fmt)[1], "_bp")
+        tab = self.target.bulk(fmt, 1)
         f = self.const(fmt, "_fmt")
         return "(%s[%s](*%s) if %s < %d else _pack(%s %% %s, *%s))" % (
             tab, ln, src, ln, _BULK_TABLE_SIZE, f, ln, src)
 
-    def uuid_class(self):
-        import uuid
+    def new_object(self, ind):
+        """``obj = ...``: ``__init__`` unless every field gets assigned below."""
+        if self.variant == "fast" and self.info.defaults:
+            self.line(ind, "obj = _new(_cls)")
+        else:
+            self.line(ind, "obj = _cls()")
 
-        return self.helper("_UUID", uuid.UUID)
-
-
-_BULK_TABLE_SIZE = 17
-_bulk_cache: dict = {}
-
-
-def _bulk_tables(fmt):
-    """(unpack_from, pack) of ``fmt % k`` for k < _BULK_TABLE_SIZE."""
-    tabs = _bulk_cache.get(fmt)
-    if tabs is None:
-        structs = [W.struct.Struct(fmt % k) for k in range(_BULK_TABLE_SIZE)]
-        tabs = (tuple(x.unpack_from for x in structs), tuple(x.pack for x in structs))
-        _bulk_cache[fmt] = tabs
-    return tabs
+    def default_else(self, ind, f):
+        """In the fast path with ``_new``: the field's initial value when absent."""
+        if self.variant == "fast" and self.info.defaults:
+            self.line(ind, "else:")
+            value = "None" if f.default is None else self.const(_Expr(f.default), "_d")
+            self.line(ind + 1, "obj.%s = %s" % (f.attr, value))
 
 
 def _errors_arg(lax):
     return "'utf-8', 'surrogateescape'" if lax else ""
 
 
+def _generate(info, proto, slot, target, variant=None):
+    if variant is None:
+        variant = "rest" if slot == REST else "full"
+    gen = _GENERATORS[proto, _KIND[slot]]
+    return gen(info, proto, slot, target, variant)
+
+
 # ---------------------------------------------------------------------------
 # binary decoder
+
+_BIN_UNPACK = {_I16: "_u_h", _I32: "_u_i", _I64: "_u_q", _DOUBLE: "_u_d"}
 
 
 class _BinDec(_Gen):
@@ -378,11 +576,10 @@ class _BinDec(_Gen):
         elif t == _BYTE:
             L(ind, "%s = _I8[buf[%s]]" % (dst, at(0)), ctx)
             L(ind, "pos += %d" % (1 + hdr))
-        elif t in (_I16, _I32, _I64, _DOUBLE):
-            name = {_I16: "_u_h", _I32: "_u_i", _I64: "_u_q", _DOUBLE: "_u_d"}[t]
-            emap = _enum_map(a) if t == _I32 else None
-            if emap is not None:
-                em = self.const(emap, "_em")
+        elif t in _BIN_UNPACK:
+            name = _BIN_UNPACK[t]
+            em = self.enum_map(a) if t == _I32 else None
+            if em is not None:
                 x = self.var("x")
                 L(ind, "%s = %s(buf, %s)[0]" % (x, name, at(0)), ctx)
                 L(ind, "%s = %s.get(%s, %s)" % (dst, em, x, x), ctx)
@@ -410,15 +607,14 @@ class _BinDec(_Gen):
             if hdr:
                 L(ind, "pos += %d" % hdr)
             if t == _UUID:
-                U = self.uuid_class()
                 e = self.var("e")
                 L(ind, "%s = pos + 16" % e)
                 L(ind, "if %s > n:" % e)
                 L(ind + 1, "_err_truncated(16, n - pos)", ctx)
-                L(ind, "%s = %s(bytes=buf[pos:%s])" % (dst, U, e), ctx)
+                L(ind, "%s = _UUID(bytes=buf[pos:%s])" % (dst, e), ctx)
                 L(ind, "pos = %s" % e)
             elif t == _STRUCT:
-                fn = self.struct_fn(self.cls, a)
+                fn = self.struct_fn(a)
                 L(ind, "%s, pos = %s(buf, pos, d1)" % (dst, fn), ctx)
             else:  # pragma: no cover - rejected by _check_type
                 raise SpecError("unsupported type %r" % t)
@@ -442,15 +638,14 @@ class _BinDec(_Gen):
         L(ind + 2, "_err_count(%s, %d, n - pos)" % (ln, mw), ctx)
         wrap = "set" if is_set else "list"
         i = ind + 1
-        emap = _enum_map(ea) if et == _I32 else None
+        em = self.enum_map(ea) if et == _I32 else None
         if et == _BOOL:
             L(i, "%s = %s([_b != 0 for _b in buf[pos:pos + %s]])" % (dst, wrap, ln), ctx)
             L(i, "pos += %s" % ln)
         elif et in _BULK_FMT:
             expr = self.bulk_unpack(">%d" + _BULK_FMT[et], ln)
             w = W.BIN_WIDTH[et]
-            if emap is not None:
-                em = self.const(emap, "_em")
+            if em is not None:
                 L(i, "%s = %s([%s.get(_x, _x) for _x in %s])" % (dst, wrap, em, expr), ctx)
             else:
                 L(i, "%s = %s(%s)" % (dst, wrap, expr), ctx)
@@ -498,45 +693,45 @@ class _BinDec(_Gen):
         L(ind + 1, "_err_count(%s, 1, n - pos)" % ln, ctx)
 
 
-def _gen_binary_decoder(cls, spec, proto, slot):
-    g = _BinDec(cls, proto, slot)
-    fields = _fields_of(cls, spec)
-    union = _is_union(cls)
-    ns = g.ns
-    ns.update(
-        _I8=W.I8,
-        _u_h=W.S_H.unpack_from,
-        _u_i=W.S_I.unpack_from,
-        _u_q=W.S_Q.unpack_from,
-        _u_d=W.S_D.unpack_from,
-        _unpack_from=W.unpack_from,
-        _err_length=W.err_length,
-        _err_truncated=W.err_truncated,
-        _err_count=W.err_count,
-        _err_elem_type=W.err_elem_type,
-        _err_map_types=W.err_map_types,
-        _err_depth=W.err_depth,
-        _err_union=W.err_union,
-        _bskip=_bskip,
-    )
+def _gen_binary_decoder(info, proto, slot, target, variant):
+    g = _BinDec(info, proto, slot, target, variant)
+    fields = info.fields
+    union = info.union
     L = g.line
-    L(0, "def decode(buf, pos, depth):")
-    L(1, "if depth <= 0:")
-    L(2, "_err_depth()")
-    L(1, "d1 = depth - 1")
-    L(1, "obj = _cls()")
-    L(1, "n = len(buf)")
-    if union:
-        L(1, "seen = None")
-    L(1, "try:")
-    if not union:
+    if variant == "rest":
+        L(0, "def rest(obj, buf, pos, depth, last):")
+        _rest_prologue(g)
+    else:
+        L(0, "def decode(buf, pos, depth%s):" % ("=64" if g.aot else ""))
+        L(1, "if depth <= 0:")
+        L(2, "_err_depth()")
+        L(1, "d1 = depth - 1")
+        g.new_object(1)
+        L(1, "n = len(buf)")
+        if union and variant == "full":
+            L(1, "seen = None")
+        L(1, "try:")
         # straight-line: fields in spec order, each tried once by exact header
-        for f in fields:
+        # (a union takes at most one of them)
+        for k, f in enumerate(fields):
+            if union and variant == "full":
+                break
             hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
-            L(2, "if buf.startswith(%s, pos):" % hdr)
+            if union:
+                L(2, "%s buf.startswith(%s, pos):" % ("elif" if k else "if", hdr))
+            else:
+                L(2, "if buf.startswith(%s, pos):" % hdr)
             g.read(3, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),), hdr=3)
-        L(2, "if buf[pos] == 0:")
-        L(3, "return obj, pos + 1")
+            if not union:
+                g.default_else(2, f)
+        if variant == "fast" or not union:
+            L(2, "if buf[pos] == 0:")
+            L(3, "return obj, pos + 1")
+        if variant == "fast":
+            L(1, "except Exception as ex:")
+            L(2, "raise _wrap(ex, _CTX, locals())")
+            L(1, "return _resume_b(obj, buf, pos, depth)")
+            return g.compile()
     L(2, "while True:")
     L(3, "t = buf[pos]")
     L(3, "if t == 0:")
@@ -551,17 +746,30 @@ def _gen_binary_decoder(cls, spec, proto, slot):
         g.read(ind + 1, f.ttype, f.targs, "obj." + f.attr, ctx)
         if union:
             L(ind + 1, "if seen is not None and seen != %d:" % f.fid)
-            L(ind + 2, "_err_union(%r)" % cls.__name__, ctx)
+            L(ind + 2, "_err_union(%s)" % g.union_name(), ctx)
             L(ind + 1, "seen = %d" % f.fid)
         L(ind + 1, "continue")
 
     _dispatch(g, 3, sorted(fields, key=lambda f: f.fid), body)
-    names = g.const({f.fid: f.seg for f in fields}, "_names")
-    L(3, "pos = _bskip(buf, pos, t, d1)", (("u", g.ns[names]),))
+    names = {f.fid: f.seg for f in fields}
+    L(3, "pos = _bskip(buf, pos, t, d1)", (("u", names),))
     L(1, "except Exception as ex:")
     L(2, "raise _wrap(ex, _CTX, locals())")
     L(1, "return obj, pos")
-    return g.compile("decode")
+    return g.compile()
+
+
+def _rest_prologue(g):
+    """Start of the general loop that finishes a partly decoded ``obj``."""
+    L = g.line
+    L(1, "d1 = depth - 1")
+    L(1, "n = len(buf)")
+    if g.info.union:
+        L(1, "seen = None")
+        for f in g.info.fields:
+            L(1, "if obj.%s is not None:" % f.attr)
+            L(2, "seen = %d" % f.fid)
+    L(1, "try:")
 
 
 def _dispatch(g, ind, fields, body):
@@ -594,8 +802,7 @@ class _BinEnc(_Gen):
         if t == _BOOL:
             L(ind, "out.append(1 if %s else 0)" % src, ctx)
         elif t in _BIN_SINGLE:
-            p = {_BYTE: "_p_b", _I16: "_p_h", _I32: "_p_i", _I64: "_p_q", _DOUBLE: "_p_d"}[t]
-            L(ind, "out += %s(%s)" % (p, src), ctx)
+            L(ind, "out += _p_%s(%s)" % (_BIN_SINGLE[t], src), ctx)
         elif t == _STRING:
             if _is_binary(a):
                 L(ind, "out += _p_i(len(%s))" % src, ctx)
@@ -608,7 +815,7 @@ class _BinEnc(_Gen):
         elif t == _UUID:
             L(ind, "out += _uuid_bytes(%s)" % src, ctx)
         elif t == _STRUCT:
-            fn = self.struct_fn(self.cls, a)
+            fn = self.struct_fn(a)
             L(ind, "%s(%s, out)" % (fn, src), ctx)
         elif t in (_LIST, _SET):
             ln = self.var("l")
@@ -627,9 +834,8 @@ class _BinEnc(_Gen):
         if et == _BOOL:
             L(ind, "out += bytes(map(bool, %s))" % src, ctx)
         elif et in _BULK_FMT:
-            single = _BIN_SINGLE[et].pack
             expr = self.bulk_pack(">%d" + _BULK_FMT[et], ln, src)
-            L(ind, "out += %s" % expr, ctx + (("eb", src, single),))
+            L(ind, "out += %s" % expr, ctx + (("eb", src, _BIN_SINGLE[et]),))
         else:
             x = self.var("x")
             tag = ("es", x) if t == _SET else ("ei", x, src)
@@ -653,8 +859,7 @@ class _BinEnc(_Gen):
             hf = self.const(W.S_BHB.pack(t, fid, 0), "_hf")
             L(ind, "out += %s if v else %s" % (ht, hf), ctx)
         elif t in _BIN_SINGLE:
-            p = {_BYTE: "_p_bhb", _I16: "_p_bhh", _I32: "_p_bhi", _I64: "_p_bhq", _DOUBLE: "_p_bhd"}[t]
-            L(ind, "out += %s(%d, %d, v)" % (p, t, fid), ctx)
+            L(ind, "out += _p_bh%s(%d, %d, v)" % (_BIN_SINGLE[t], t, fid), ctx)
         elif t == _STRING:
             if _is_binary(a):
                 L(ind, "out += _p_bhi(11, %d, len(v))" % fid, ctx)
@@ -676,42 +881,15 @@ class _BinEnc(_Gen):
             self.write(ind, t, a, "v", ctx)
 
 
-def _uuid_bytes(value):
-    raw = value.bytes
-    if len(raw) != 16:
-        raise ValueError("uuid value must have 16 bytes")
-    return raw
-
-
-def _gen_binary_encoder(cls, spec, proto, slot):
-    g = _BinEnc(cls, proto, slot)
-    fields = _fields_of(cls, spec)
-    union = _is_union(cls)
-    g.ns.update(
-        _p_b=W.S_B.pack,
-        _p_h=W.S_H.pack,
-        _p_i=W.S_I.pack,
-        _p_q=W.S_Q.pack,
-        _p_d=W.S_D.pack,
-        _p_bhb=W.S_BHB.pack,
-        _p_bhh=W.S_BHH.pack,
-        _p_bhi=W.S_BHI.pack,
-        _p_bhq=W.S_BHQ.pack,
-        _p_bhd=W.S_BHD.pack,
-        _p_bhbi=W.S_BHBI.pack,
-        _p_bhbbi=W.S_BHBBI.pack,
-        _p_bi=W.S_BI.pack,
-        _p_bbi=W.S_BBI.pack,
-        _pack=W.pack,
-        _uuid_bytes=_uuid_bytes,
-        _err_union=W.err_union,
-    )
+def _gen_binary_encoder(info, proto, slot, target, variant):
+    g = _BinEnc(info, proto, slot, target)
+    union = info.union
     L = g.line
     L(0, "def encode(obj, out):")
     L(1, "try:")
     if union:
         L(2, "c = 0")
-    for f in fields:
+    for f in info.fields:
         ctx = (("f", f.seg),)
         L(2, "v = obj.%s" % f.attr, ctx)
         L(2, "if v is not None:")
@@ -720,11 +898,11 @@ def _gen_binary_encoder(cls, spec, proto, slot):
         g.write_field(3, f)
     if union:
         L(2, "if c > 1:")
-        L(3, "_err_union(%r)" % cls.__name__)
+        L(3, "_err_union(%s)" % g.union_name())
     L(2, "out.append(0)")
     L(1, "except Exception as ex:")
     L(2, "raise _wrap(ex, _CTX, locals(), True)")
-    return g.compile("encode")
+    return g.compile()
 
 
 # ---------------------------------------------------------------------------
@@ -750,9 +928,8 @@ class _CmpDec(_Gen):
             L(ind + 1, "pos += 1")
             L(ind, "else:")
             L(ind + 1, "%s, pos = %s(buf, pos)" % (z, _VARINT_READERS[t]), ctx)
-            emap = _enum_map(a) if t == _I32 else None
-            if emap is not None:
-                em = self.const(emap, "_em")
+            em = self.enum_map(a) if t == _I32 else None
+            if em is not None:
                 L(ind, "%s = (%s >> 1) ^ -(%s & 1)" % (z, z, z))
                 L(ind, "%s = %s.get(%s, %s)" % (dst, em, z, z), ctx)
             else:
@@ -777,15 +954,14 @@ class _CmpDec(_Gen):
                 L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
             L(ind, "pos = %s" % e)
         elif t == _UUID:
-            U = self.uuid_class()
             e = self.var("e")
             L(ind, "%s = pos + 16" % e)
             L(ind, "if %s > n:" % e)
             L(ind + 1, "_err_truncated(16, n - pos)", ctx)
-            L(ind, "%s = %s(bytes=buf[pos:%s])" % (dst, U, e), ctx)
+            L(ind, "%s = _UUID(bytes=buf[pos:%s])" % (dst, e), ctx)
             L(ind, "pos = %s" % e)
         elif t == _STRUCT:
-            fn = self.struct_fn(self.cls, a)
+            fn = self.struct_fn(a)
             L(ind, "%s, pos = %s(buf, pos, d1)" % (dst, fn), ctx)
         elif t in (_LIST, _SET):
             self.read_seq(ind, t, a, dst, ctx)
@@ -822,7 +998,7 @@ class _CmpDec(_Gen):
         else:
             L(i, "if %s * %d > n - pos:" % (ln, mw))
         L(i + 1, "_err_count(%s, %d, n - pos)" % (ln, mw), ctx)
-        emap = _enum_map(ea) if et == _I32 else None
+        em = self.enum_map(ea) if et == _I32 else None
         if et == _BOOL:
             L(i, "%s = %s([_b == 1 for _b in buf[pos:pos + %s]])" % (dst, wrap, ln), ctx)
             L(i, "pos += %s" % ln)
@@ -832,7 +1008,7 @@ class _CmpDec(_Gen):
         elif et == _DOUBLE:
             L(i, "%s = %s(%s)" % (dst, wrap, self.bulk_unpack("<%dd", ln)), ctx)
             L(i, "pos += %s * 8" % ln)
-        elif et in _VARINT_READERS and emap is None:
+        elif et in _VARINT_READERS and em is None:
             # fast path: every element is a one-byte varint
             seg = self.var("s")
             L(i, "%s = buf[pos:pos + %s]" % (seg, ln))
@@ -891,43 +1067,11 @@ class _CmpDec(_Gen):
         L(ind + 1, "%s = {}" % dst)
 
 
-def _cmp_ns(g):
-    g.ns.update(
-        _I8=W.I8,
-        _ZZ1=W.ZZ1,
-        _u_dle=W.S_DLE.unpack_from,
-        _unpack_from=W.unpack_from,
-        _rv16=W.rv16,
-        _rv32=W.rv32,
-        _rv64=W.rv64,
-        _rsize=W.rsize,
-        _rzz16=W.rzz16,
-        _err_length=W.err_length,
-        _err_truncated=W.err_truncated,
-        _err_count=W.err_count,
-        _err_elem_type=W.err_elem_type,
-        _err_map_types=W.err_map_types,
-        _err_depth=W.err_depth,
-        _err_union=W.err_union,
-        _cskipf=_cskip_field,
-    )
-
-
-def _gen_compact_decoder(cls, spec, proto, slot):
-    g = _CmpDec(cls, proto, slot)
-    _cmp_ns(g)
-    fields = _fields_of(cls, spec)
-    union = _is_union(cls)
+def _gen_compact_decoder(info, proto, slot, target, variant):
+    g = _CmpDec(info, proto, slot, target, variant)
+    fields = info.fields
+    union = info.union
     L = g.line
-    L(0, "def decode(buf, pos, depth):")
-    L(1, "if depth <= 0:")
-    L(2, "_err_depth()")
-    L(1, "d1 = depth - 1")
-    L(1, "obj = _cls()")
-    L(1, "n = len(buf)")
-    if union:
-        L(1, "seen = None")
-    L(1, "try:")
     fids = [f.fid for f in fields]
     straight = (
         not union
@@ -935,31 +1079,52 @@ def _gen_compact_decoder(cls, spec, proto, slot):
         and fids[0] >= 1
         and all(a < b for a, b in zip(fids, fids[1:]))
     )
-    if straight:
-        # ``ls`` = (fid of the last field read) << 4; a short-form header of
-        # field F with type id C is then the byte ((F << 4) | C) - ls.
-        L(2, "ls = 0")
-        L(2, "b = buf[pos]")
-        for f in fields:
-            ctx = (("f", f.seg),)
-            key = f.fid << 4
-            if f.ttype == _BOOL:
-                L(2, "if b == %d - ls or b == %d - ls:" % (key | 1, key | 2))
-                L(3, "obj.%s = b + ls == %d" % (f.attr, key | 1))
-                L(3, "pos += 1")
+    if variant == "rest":
+        L(0, "def rest(obj, buf, pos, depth, last):")
+        _rest_prologue(g)
+    else:
+        L(0, "def decode(buf, pos, depth%s):" % ("=64" if g.aot else ""))
+        L(1, "if depth <= 0:")
+        L(2, "_err_depth()")
+        if variant == "fast" and not straight:
+            L(1, "obj = _cls()")
+            L(1, "return _resume_c(obj, buf, pos, depth, 0)")
+            return g.compile()
+        L(1, "d1 = depth - 1")
+        g.new_object(1)
+        L(1, "n = len(buf)")
+        if union:
+            L(1, "seen = None")
+        L(1, "try:")
+        if straight:
+            # ``ls`` = (fid of the last field read) << 4; a short-form header of
+            # field F with type id C is then the byte ((F << 4) | C) - ls.
+            L(2, "ls = 0")
+            L(2, "b = buf[pos]")
+            for f in fields:
+                ctx = (("f", f.seg),)
+                key = f.fid << 4
+                if f.ttype == _BOOL:
+                    L(2, "if b == %d - ls or b == %d - ls:" % (key | 1, key | 2))
+                    L(3, "obj.%s = b + ls == %d" % (f.attr, key | 1))
+                    L(3, "pos += 1")
+                else:
+                    L(2, "if b == %d - ls:" % (key | _CT[f.ttype]))
+                    L(3, "pos += 1")
+                    g.read(3, f.ttype, f.targs, "obj." + f.attr, ctx)
                 L(3, "ls = %d" % key)
                 L(3, "b = buf[pos]")
-                continue
-            L(2, "if b == %d - ls:" % (key | _CT[f.ttype]))
-            L(3, "pos += 1")
-            L(3, "ls = %d" % key)
-            g.read(3, f.ttype, f.targs, "obj." + f.attr, ctx)
-            L(3, "b = buf[pos]")
-        L(2, "if not b & 15:")
-        L(3, "return obj, pos + 1")
-        L(2, "last = ls >> 4")
-    else:
-        L(2, "last = 0")
+                g.default_else(2, f)
+            L(2, "if not b & 15:")
+            L(3, "return obj, pos + 1")
+            if variant == "fast":
+                L(1, "except Exception as ex:")
+                L(2, "raise _wrap(ex, _CTX, locals())")
+                L(1, "return _resume_c(obj, buf, pos, depth, ls >> 4)")
+                return g.compile()
+            L(2, "last = ls >> 4")
+        else:
+            L(2, "last = 0")
     L(2, "while True:")
     L(3, "b = buf[pos]")
     L(3, "pos += 1")
@@ -982,18 +1147,18 @@ def _gen_compact_decoder(cls, spec, proto, slot):
             g.read(ind + 1, f.ttype, f.targs, "obj." + f.attr, ctx)
         if union:
             L(ind + 1, "if seen is not None and seen != %d:" % f.fid)
-            L(ind + 2, "_err_union(%r)" % cls.__name__, ctx)
+            L(ind + 2, "_err_union(%s)" % g.union_name(), ctx)
             L(ind + 1, "seen = %d" % f.fid)
         L(ind + 1, "continue")
 
     _dispatch(g, 3, sorted(fields, key=lambda f: f.fid), body)
-    names = g.const({f.fid: f.seg for f in fields}, "_names")
+    names = {f.fid: f.seg for f in fields}
     L(3, "if ct > 2:")
-    L(4, "pos = _cskipf(buf, pos, ct, d1)", (("u", g.ns[names]),))
+    L(4, "pos = _cskipf(buf, pos, ct, d1)", (("u", names),))
     L(1, "except Exception as ex:")
     L(2, "raise _wrap(ex, _CTX, locals())")
     L(1, "return obj, pos")
-    return g.compile("decode")
+    return g.compile()
 
 
 # ---------------------------------------------------------------------------
@@ -1039,7 +1204,7 @@ class _CmpEnc(_Gen):
         elif t == _UUID:
             L(ind, "out += _uuid_bytes(%s)" % src, ctx)
         elif t == _STRUCT:
-            fn = self.struct_fn(self.cls, a)
+            fn = self.struct_fn(a)
             L(ind, "%s(%s, out)" % (fn, src), ctx)
         elif t in (_LIST, _SET):
             et = a[0]
@@ -1075,9 +1240,9 @@ class _CmpEnc(_Gen):
         if et == _BOOL:
             L(ind, "out += bytes([1 if _x else 2 for _x in %s])" % src, ctx)
         elif et == _BYTE:
-            L(ind, "out += %s" % self.bulk_pack("%db", ln, src), ctx + (("eb", src, W.S_B.pack),))
+            L(ind, "out += %s" % self.bulk_pack("%db", ln, src), ctx + (("eb", src, "b"),))
         elif et == _DOUBLE:
-            L(ind, "out += %s" % self.bulk_pack("<%dd", ln, src), ctx + (("eb", src, W.S_DLE.pack),))
+            L(ind, "out += %s" % self.bulk_pack("<%dd", ln, src), ctx + (("eb", src, "<d"),))
         else:
             x = self.var("x")
             tag = ("es", x) if t == _SET else ("ei", x, src)
@@ -1085,22 +1250,10 @@ class _CmpEnc(_Gen):
             self.write(ind + 1, et, ea, x, ctx + (tag,))
 
 
-def _gen_compact_encoder(cls, spec, proto, slot):
-    g = _CmpEnc(cls, proto, slot)
-    fields = _fields_of(cls, spec)
-    union = _is_union(cls)
-    g.ns.update(
-        _p_b=W.S_B.pack,
-        _p_dle=W.S_DLE.pack,
-        _pack=W.pack,
-        _wvar=W.wvar,
-        _wv16=W.wv16,
-        _wv32=W.wv32,
-        _wv64=W.wv64,
-        _wfh=W.wfh,
-        _uuid_bytes=_uuid_bytes,
-        _err_union=W.err_union,
-    )
+def _gen_compact_encoder(info, proto, slot, target, variant):
+    g = _CmpEnc(info, proto, slot, target)
+    fields = info.fields
+    union = info.union
     use_table = len(fields) <= _HEADER_TABLE_MAX
     L = g.line
     L(0, "def encode(obj, out):")
@@ -1136,20 +1289,186 @@ def _gen_compact_encoder(cls, spec, proto, slot):
         g.write(3, f.ttype, f.targs, "v", ctx)
     if union:
         L(2, "if c > 1:")
-        L(3, "_err_union(%r)" % cls.__name__)
+        L(3, "_err_union(%s)" % g.union_name())
     L(2, "out.append(0)")
     L(1, "except Exception as ex:")
     L(2, "raise _wrap(ex, _CTX, locals(), True)")
-    return g.compile("encode")
+    return g.compile()
 
 
+# ---------------------------------------------------------------------------
+# exact encoded size (both protocols)
+
+_ZLEN = {_I16: "_zlen16", _I32: "_zlen32", _I64: "_zlen64"}
+
+
+class _Size(_Gen):
+    """``size(obj)``: what ``encode`` would append, counted without building it."""
+
+    def fixed(self, t):
+        """Encoded width of a value of type ``t`` when it does not vary, else None."""
+        if self.proto == "binary":
+            return W.BIN_WIDTH.get(t)
+        return {_BOOL: 1, _BYTE: 1, _DOUBLE: 8, _UUID: 16}.get(t)
+
+    def add(self, ind, t, a, src, acc, ctx):
+        """Emit code adding the encoded size of value ``src`` to ``acc``."""
+        L = self.line
+        binary = self.proto == "binary"
+        w = self.fixed(t)
+        if w is not None:
+            L(ind, "%s += %d" % (acc, w))
+        elif t in _ZLEN:
+            L(ind, "%s += %s(%s)" % (acc, _ZLEN[t], src), ctx)
+        elif t == _STRING:
+            ln = "len(%s)" % src if _is_binary(a) else "_ulen(%s)" % src
+            if binary:
+                L(ind, "%s += 4 + %s" % (acc, ln), ctx)
+            else:
+                v = self.var("l")
+                L(ind, "%s = %s" % (v, ln), ctx)
+                L(ind, "%s += %s + _vlen(%s)" % (acc, v, v))
+        elif t == _STRUCT:
+            L(ind, "%s += %s(%s)" % (acc, self.struct_fn(a), src), ctx)
+        elif t in (_LIST, _SET):
+            et, ea = a[0], a[1]
+            ln = self.var("l")
+            L(ind, "%s = len(%s)" % (ln, src), ctx)
+            if binary:
+                L(ind, "%s += 5" % acc)
+            else:
+                L(ind, "%s += 1 if %s < 15 else 1 + _vlen(%s)" % (acc, ln, ln))
+            ew = self.fixed(et)
+            if ew is not None:
+                L(ind, "%s += %s * %d" % (acc, ln, ew))
+            else:
+                x = self.var("x")
+                tag = ("es", x) if t == _SET else ("ei", x, src)
+                L(ind, "for %s in %s:" % (x, src), ctx)
+                self.add(ind + 1, et, ea, x, acc, ctx + (tag,))
+        elif t == _MAP:
+            kt, ka, vt, va = a[0], a[1], a[2], a[3]
+            ln = self.var("l")
+            L(ind, "%s = len(%s)" % (ln, src), ctx)
+            if binary:
+                L(ind, "%s += 6" % acc)
+            else:
+                L(ind, "%s += _vlen(%s) + 1 if %s else 1" % (acc, ln, ln))
+            kw, vw = self.fixed(kt), self.fixed(vt)
+            if kw is not None and vw is not None:
+                L(ind, "%s += %s * %d" % (acc, ln, kw + vw))
+            else:
+                k = self.var("k")
+                x = self.var("x")
+                L(ind, "for %s, %s in %s.items():" % (k, x, src), ctx)
+                self.add(ind + 1, kt, ka, k, acc, ctx + (("ek", k),))
+                self.add(ind + 1, vt, va, x, acc, ctx + (("mv", k),))
+        else:  # pragma: no cover
+            raise SpecError("unsupported type %r" % t)
+
+
+def _gen_size(info, proto, slot, target, variant):
+    g = _Size(info, proto, slot, target)
+    L = g.line
+    binary = proto == "binary"
+    L(0, "def size(obj):")
+    L(1, "try:")
+    L(2, "s = 1")
+    if not binary:
+        L(2, "lf = 0")
+    for f in info.fields:
+        ctx = (("f", f.seg),)
+        L(2, "v = obj.%s" % f.attr, ctx)
+        L(2, "if v is not None:")
+        if binary:
+            w = g.fixed(f.ttype)
+            if w is not None:
+                L(3, "s += %d" % (3 + w))
+                continue
+            L(3, "s += 3")
+        else:
+            # short header when the id delta is 1..15, else type byte + zigzag varint id
+            long_form = 1 + A._vlen((f.fid << 1) ^ (f.fid >> 15))
+            L(3, "s += 1 if 0 < %d - lf <= 15 else %d" % (f.fid, long_form))
+            L(3, "lf = %d" % f.fid)
+            if f.ttype == _BOOL:
+                continue  # the value lives in the header
+        g.add(3, f.ttype, f.targs, "v", "s", ctx)
+    L(1, "except Exception as ex:")
+    L(2, "raise _wrap(ex, _CTX, locals(), True)")
+    L(1, "return s")
+    return g.compile()
+
+
+_KIND = {ENC: "enc", ENC_LAX: "enc", DEC: "dec", DEC_LAX: "dec", REST: "dec", SIZE: "size"}
 _GENERATORS = {
-    ("binary", ENC): _gen_binary_encoder,
-    ("binary", ENC_LAX): _gen_binary_encoder,
-    ("binary", DEC): _gen_binary_decoder,
-    ("binary", DEC_LAX): _gen_binary_decoder,
-    ("compact", ENC): _gen_compact_encoder,
-    ("compact", ENC_LAX): _gen_compact_encoder,
-    ("compact", DEC): _gen_compact_decoder,
-    ("compact", DEC_LAX): _gen_compact_decoder,
+    ("binary", "enc"): _gen_binary_encoder,
+    ("binary", "dec"): _gen_binary_decoder,
+    ("binary", "size"): _gen_size,
+    ("compact", "enc"): _gen_compact_encoder,
+    ("compact", "dec"): _gen_compact_decoder,
+    ("compact", "size"): _gen_size,
 }
+
+
+# ---------------------------------------------------------------------------
+# ahead-of-time emission
+
+
+class AotClass:
+    """A class described at code-generation time.
+
+    ``name``: the class name in the generated module; ``spec``: its
+    ``thrift_spec`` entries with :class:`StructRef` / :class:`EnumRef` in
+    place of classes; ``defaults``: ``{attr: source of the initial value}``
+    for fields whose ``__init__`` default is not ``None`` -- or ``None``
+    when some field gets a fresh (mutable) value in ``__init__``, which the
+    decoder must then run."""
+
+    __slots__ = ("name", "spec", "union", "defaults")
+
+    def __init__(self, name, spec, union=False, defaults=None):
+        self.name = name
+        self.spec = spec
+        self.union = union
+        self.defaults = defaults
+
+
+#: (protocol, slots) emitted ahead of time
+AOT_SLOTS = (ENC, DEC, SIZE)
+
+
+def emit_module(classes, protocols=("binary",), prefix="_tgc_", shadowed=()):
+    """Module-level source of the codec functions of ``classes`` (a list of
+    :class:`AotClass`), for the end of a generated module.
+
+    The text starts at column 0 and contains no blank-line-sensitive
+    layout; the caller wraps it (see :mod:`thriftgen.codegen.fastcodec`).
+    Every name it defines starts with ``prefix``; ``shadowed``: module-level
+    names of the generated module (builtins among them are avoided).
+    Returns ``(import_line, body_lines)``.
+    """
+    target = _AotTarget(prefix, shadowed)
+    installs = []
+    for c in classes:
+        info = _ClassInfo(c.name, c.name, c.union, _fields_of(c.name, c.spec, c.defaults),
+                          defaults=c.defaults is not None and not c.union)
+        for proto in protocols:
+            target.begin(info, proto, c.name)
+            fns = [_generate(info, proto, slot, target, "fast" if slot == DEC else "full")
+                   for slot in AOT_SLOTS]
+            installs.append(target._rename("_install(%s, %r, %s)" % (
+                target.class_const, proto, ", ".join(fns)), builtins=False))
+    names = sorted(target.helpers)
+    imports = ["from thriftgen.runtime._aot import ("]
+    imports += ["    %s as %s%s," % (n, prefix, n[1:]) for n in names]
+    imports.append(")")
+    if target.builtins:
+        imports.append("import builtins as %sbuiltins" % prefix)
+        imports += ["%sbi_%s = %sbuiltins.%s" % (prefix, b, prefix, b) for b in target.builtins]
+    body = imports + target.const_lines + [""]
+    for fn in target.functions:
+        body.extend(fn.split("\n"))
+        body.append("")
+    body.extend(installs)
+    return body

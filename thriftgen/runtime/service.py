@@ -9,8 +9,11 @@ Generated code imports this module as ``_tg``. It provides
   (``TBinaryProtocol``, ``TCompactProtocol``, ...) and hand the whole struct to
   Apache's C codec when the protocol is an accelerated one
   (``TBinaryProtocolAccelerated``, ``TCompactProtocolAccelerated``);
-* :class:`ClientBase` and :class:`ProcessorBase`, the RPC plumbing behind the
-  generated ``Client`` and ``Processor`` classes;
+* :class:`ClientBase`, :class:`AsyncClientBase` and :class:`ProcessorBase`, the
+  RPC plumbing behind the generated ``Client``, ``AsyncClient`` and
+  ``Processor`` classes, and :class:`Function` / :func:`bind_functions`, the
+  per-service function table the message-level runtime
+  (:mod:`thriftgen.runtime.rpc`) dispatches with;
 * small helpers for generated methods (:data:`DEFAULT`, :func:`struct_repr`,
   :func:`fields_equal`, :func:`missing_required`, :func:`check_union`).
 
@@ -38,7 +41,12 @@ __all__ = [
     "missing_required",
     "check_union",
     "ClientBase",
+    "AsyncClientBase",
     "ProcessorBase",
+    "Function",
+    "bind_functions",
+    "function_table",
+    "reply_problem",
     "ApplicationError",
 ]
 
@@ -335,6 +343,10 @@ class ClientBase:
     not match the call raises :class:`ApplicationError` (``BAD_SEQUENCE_ID``,
     ``WRONG_METHOD_NAME``, ``INVALID_MESSAGE_TYPE``). An ``EXCEPTION`` reply is
     raised as the :class:`ApplicationError` it carries.
+
+    ``iprot`` is either an Apache-style protocol object or a
+    :class:`thriftgen.runtime.rpc.Channel`; with a channel, messages are
+    encoded and decoded whole by the runtime codec (no protocol objects).
     """
 
     def __init__(self, iprot: Any, oprot: Any = None) -> None:
@@ -342,17 +354,28 @@ class ClientBase:
         if oprot is not None:
             self._oprot = oprot
         self._seqid = 0
+        self._tg_chan = iprot if getattr(iprot, "_tg_is_channel", False) else None
 
     def _tg_send(self, name: str, args: Any, oneway: bool = False) -> None:
         self._seqid = (self._seqid + 1) & 0x7FFFFFFF
-        oprot = self._oprot
         mtype = MessageType.ONEWAY if oneway else MessageType.CALL
+        chan = self._tg_chan
+        if chan is not None:
+            chan.send_message(name, mtype, self._seqid, args)
+            return
+        oprot = self._oprot
         oprot.writeMessageBegin(name, mtype, self._seqid)
         args.write(oprot)
         oprot.writeMessageEnd()
         oprot.trans.flush()
 
     def _tg_recv(self, name: str, result: Any) -> None:
+        chan = self._tg_chan
+        if chan is not None:
+            body = chan.recv_reply(name, self._seqid, type(result))
+            for attr in type(result).__slots__:
+                setattr(result, attr, getattr(body, attr))
+            return
         iprot = self._iprot
         fname, mtype, seqid = iprot.readMessageBegin()
         if mtype == MessageType.EXCEPTION:
@@ -360,17 +383,7 @@ class ClientBase:
             read_struct(error, iprot)
             iprot.readMessageEnd()
             raise error
-        problem = None
-        if mtype != MessageType.REPLY:
-            problem = ApplicationError(ApplicationError.INVALID_MESSAGE_TYPE,
-                                       "%s: unexpected message type %r" % (name, mtype))
-        elif fname != name:
-            problem = ApplicationError(ApplicationError.WRONG_METHOD_NAME,
-                                       "%s: reply names method %r" % (name, fname))
-        elif seqid != self._seqid:
-            problem = ApplicationError(ApplicationError.BAD_SEQUENCE_ID,
-                                       "%s: reply has sequence id %r, expected %r"
-                                       % (name, seqid, self._seqid))
+        problem = reply_problem(name, self._seqid, fname, mtype, seqid)
         if problem is not None:
             iprot.skip(TType.STRUCT)
             iprot.readMessageEnd()
@@ -445,3 +458,137 @@ class ProcessorBase:
         if _is_transport_error(exc):
             raise exc
         _log.error("Exception in oneway handler of %s", name, exc_info=exc)
+
+
+def reply_problem(name: str, expected_seqid: int, rname: str, mtype: int, seqid: int,
+                  prefix: str = "") -> Optional[ApplicationError]:
+    """Why a reply does not answer call ``name`` / ``expected_seqid`` (None if it does).
+
+    ``prefix`` is the multiplexing prefix (``"Service:"``) the call was sent
+    with; a reply may carry the plain name (Apache's servers) or the prefixed one.
+    """
+    if mtype != MessageType.REPLY:
+        return ApplicationError(ApplicationError.INVALID_MESSAGE_TYPE,
+                                "%s: unexpected message type %r" % (name, mtype))
+    if rname != name and (not prefix or rname != prefix + name):
+        return ApplicationError(ApplicationError.WRONG_METHOD_NAME,
+                                "%s: reply names method %r" % (name, rname))
+    if seqid != expected_seqid:
+        return ApplicationError(ApplicationError.BAD_SEQUENCE_ID,
+                                "%s: reply has sequence id %r, expected %r"
+                                % (name, seqid, expected_seqid))
+    return None
+
+
+# --------------------------------------------------------------------------- function tables
+
+
+class Function:
+    """One function of a service, as the message-level runtime sees it.
+
+    ``name`` is the wire name, ``py_name`` the handler method's name,
+    ``args_cls`` / ``result_cls`` the generated ``x_args`` / ``x_result``
+    classes (``result_cls`` is ``None`` for a oneway function). The argument
+    order is ``args_cls.__slots__``; the return value and the declared
+    exceptions are read from ``result_cls.thrift_spec`` (field 0 is
+    ``success``, the others are exceptions, in ``throws`` order).
+    """
+
+    __slots__ = ("name", "py_name", "args_cls", "result_cls", "oneway", "_shape")
+
+    def __init__(self, name: str, py_name: str, args_cls: type,
+                 result_cls: Optional[type] = None) -> None:
+        self.name = name
+        self.py_name = py_name
+        self.args_cls = args_cls
+        self.result_cls = result_cls
+        self.oneway = result_cls is None
+        self._shape: Optional[tuple] = None
+
+    def __repr__(self) -> str:
+        return "Function(%r%s)" % (self.name, ", oneway" if self.oneway else "")
+
+    @property
+    def arg_names(self) -> tuple:
+        return tuple(self.args_cls.__slots__)  # type: ignore[attr-defined]
+
+    def shape(self) -> tuple:
+        """``(has_success, ((result attr, exception class), ...))``."""
+        shape = self._shape
+        if shape is None:
+            has_success, throws = False, []
+            if self.result_cls is not None:
+                for entry in _entries(self.result_cls):
+                    if entry[0] == 0:
+                        has_success = True
+                    elif entry[1] == _STRUCT:
+                        throws.append((entry[2], entry[3][0]))
+            shape = self._shape = (has_success, tuple(throws))
+        return shape
+
+    def unpack(self, result: Any) -> Any:
+        """The call's outcome from a decoded result: return it or raise it."""
+        has_success, throws = self._shape or self.shape()
+        if has_success:
+            value = result.success
+            if value is not None:
+                return value
+        for attr, _ in throws:
+            exc = getattr(result, attr)
+            if exc is not None:
+                raise exc
+        if has_success:
+            raise ClientBase._tg_missing_result(self.name)
+        return None
+
+    def declared(self, exc: BaseException) -> Optional[str]:
+        """The result attribute that carries ``exc`` (None if it is not declared)."""
+        for attr, cls in (self._shape or self.shape())[1]:
+            if isinstance(exc, cls):
+                return attr
+        return None
+
+
+def bind_functions(service: str, classes: Iterable[type], functions: Iterable[Function]) -> None:
+    """Attach a service's own functions (not inherited ones) to its classes."""
+    table = {f.name: f for f in functions}
+    for cls in classes:
+        cls._tg_service = service  # type: ignore[attr-defined]
+        cls._tg_functions = table  # type: ignore[attr-defined]
+
+
+def function_table(cls: type) -> Dict[str, Function]:
+    """Every function of ``cls``'s service, inherited ones included (wire name -> Function)."""
+    table = cls.__dict__.get("_tg_function_table")
+    if table is None:
+        table = {}
+        found = False
+        for klass in reversed(cls.__mro__):
+            own = klass.__dict__.get("_tg_functions")
+            if own is not None:
+                found = True
+                table.update(own)
+        if not found:
+            raise TypeError("%s has no function table; regenerate it with this thriftgen"
+                            % cls.__name__)
+        cls._tg_function_table = table  # type: ignore[attr-defined]
+    return table
+
+
+class AsyncClientBase:
+    """Calls a service over a :class:`thriftgen.runtime.rpc.AsyncChannel`.
+
+    Generated ``AsyncClient`` methods are ``async def``; several calls may be in
+    flight on one channel at once (replies are matched by sequence id).
+    """
+
+    def __init__(self, channel: Any) -> None:
+        self._tg_channel = channel
+        self._tg_table = function_table(type(self))
+
+    async def _tg_call(self, name: str, args: Any) -> Any:
+        fn = self._tg_table[name]
+        result = await self._tg_channel.call(name, args, fn.result_cls, fn.oneway)
+        if fn.oneway:
+            return None
+        return fn.unpack(result)

@@ -1,0 +1,390 @@
+"""The generated fast codec (issue 5): ``ttypes.py`` carries ahead-of-time
+encode/decode/size functions emitted by the runtime compiler.
+
+Differential: for every struct of the fixtures and of Apache corpus files
+(a sample by default, all accepted files with ``-m slow``), hypothesis values
+must encode to the same bytes through the generated code, the runtime JIT
+(the same IDL generated with ``no_fast_codec``) and Apache 0.17's classes
+(pure and C-accelerated, binary and compact); every decoder must give back
+equal values; the generated size function must equal the encoded length.
+Plus: the decoder's out-of-order fallback, hostile input (only
+``ProtocolError``, with a field path), a fuzz sample over generated classes,
+and the shape of the generated section (black-stable, mypy-skipped, option).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("thrift")
+pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, Phase, given, note, settings  # noqa: E402
+from thrift.protocol import TBinaryProtocol, TCompactProtocol  # noqa: E402
+
+import test_wire_apache as W  # noqa: E402
+from test_codegen_util import (APACHE, CORPUS, FIXTURES, apache_gen, gen_files, gen_into,  # noqa: E402
+                               importable, run_python, struct_classes)
+from thriftgen.runtime import ProtocolError, decode_struct, deserialize, serialize  # noqa: E402
+from thriftgen.runtime import _compiler as C  # noqa: E402
+
+RT_DIR = Path(__file__).resolve().parent / "runtime"
+
+APACHE_PROTOCOLS = {
+    ("binary", False): TBinaryProtocol.TBinaryProtocol,
+    ("binary", True): TBinaryProtocol.TBinaryProtocolAccelerated,
+    ("compact", False): TCompactProtocol.TCompactProtocol,
+    ("compact", True): TCompactProtocol.TCompactProtocolAccelerated,
+}
+
+#: IDL exercising what the section must survive: recursion (self and mutual),
+#: unions, exceptions, uuid/binary/enum defaults, names shadowing builtins the
+#: generated code uses, a name with the section's own prefix, negative ids.
+TRICKY = """
+namespace py tgtricky
+
+enum Kind { A = 1, B = 2 }
+typedef i32 len
+
+struct bytes { 1: string s, 2: len n }
+struct _tgc_taken { 1: i32 x = 7 }
+struct Tree { 1: i32 v, 2: list<Tree> kids, 3: optional Forest forest }
+struct Forest { 1: map<string, Tree> trees, 2: optional Tree first }
+union Choice { 1: i32 a, 2: string b, 3: Tree c, 4: bool d }
+exception Oops { 1: string msg, 2: i32 code = 5 }
+struct Defaults {
+  1: i32 n = 3,
+  2: Kind kind = Kind.B,
+  3: uuid id = "00112233-4455-6677-8899-aabbccddeeff",
+  4: binary raw = "ab",
+  5: double d = 1.5,
+  6: list<i32> fresh = [1, 2],
+  7: bytes nested,
+}
+struct Plain {
+  1: bool b, 2: i8 y, 3: i16 s, 4: i32 i, 5: i64 l, 6: double d, 7: string str,
+  8: binary bin, 9: uuid u, 10: Kind k, 11: set<string> ss, 12: map<Kind, list<i64>> m,
+  13: list<list<i32>> grid, 14: Choice c, 15: list<bool> flags, 16: list<double> ds,
+}
+struct Negative { -1: i32 a, -2: string b, 3: i32 c }
+"""
+
+
+# --------------------------------------------------------------------------- harness
+
+
+def _rt_fuzz():
+    if str(RT_DIR) not in sys.path:  # rt_fuzz imports its siblings lazily
+        sys.path.append(str(RT_DIR))
+    return importlib.import_module("rt_fuzz")
+
+
+def _twin_module(module, prefix_from, prefix_to):
+    return importlib.import_module(prefix_to + module.__name__[len(prefix_from):])
+
+
+def _to_twin(value, twin_of):
+    """``value`` with every struct rebuilt as its class twin (enums kept: same ints)."""
+    if isinstance(value, list):
+        return [_to_twin(v, twin_of) for v in value]
+    if isinstance(value, set):
+        return {_to_twin(v, twin_of) for v in value}
+    if isinstance(value, dict):
+        return {_to_twin(k, twin_of): _to_twin(v, twin_of) for k, v in value.items()}
+    twin = twin_of.get(type(value))
+    if twin is None:
+        return value
+    obj = twin()
+    for e in W._entries(type(value)):
+        setattr(obj, e[2], _to_twin(getattr(value, e[2]), twin_of))
+    return obj
+
+
+def _size(cls, obj, proto):
+    if proto == "binary":
+        return cls._tg_size_binary(obj)
+    return C.get_function(cls, proto, C.SIZE)(obj)
+
+
+def check_value(cls, obj, jit_of, peer):
+    """Every invariant for one value of generated class ``cls``."""
+    jobj = _to_twin(obj, jit_of)
+    expected = W.norm(W.with_defaults(obj))
+    apache_twin = peer.apache.get(cls) if peer is not None else None
+    for proto in ("binary", "compact"):
+        data = serialize(obj, proto)
+        assert serialize(jobj, proto) == data, f"{proto}: fast vs JIT bytes"
+        assert _size(cls, obj, proto) == len(data), f"{proto}: size"
+        got = deserialize(cls, data, proto)
+        assert type(got) is cls
+        assert W.norm(got) == expected, f"{proto}: fast decode"
+        assert W.norm(deserialize(jit_of[cls], data, proto)) == expected, f"{proto}: JIT decode"
+        if apache_twin is None:
+            continue
+        apache_fresh = lambda c: peer.from_apache(c, peer.apache[c]())  # noqa: E731
+        expected_apache = W.norm(W.with_defaults(obj, apache_fresh))
+        for accel in (False, True):
+            pcls = APACHE_PROTOCOLS[proto, accel]
+            theirs = peer.to_apache(obj, enum_names=peer.enum_names and not accel)
+            assert W.encode(theirs, pcls) == data, f"{proto} accel={accel}: Apache bytes"
+            back = peer.from_apache(cls, W.decode_apache(apache_twin, data, pcls))
+            assert W.norm(back) == expected_apache, f"{proto} accel={accel}: Apache decode"
+
+
+def run_differential(tmp: Path, idl: Path, incs, apache_opts, examples: int) -> int:
+    gen_into(tmp / "fast", idl, incs, package_prefix="tgf", no_fmt=True)
+    gen_into(tmp / "jit", idl, incs, package_prefix="tgj", no_fmt=True, no_fast_codec=True)
+    roots = [tmp / "fast", tmp / "jit"]
+    if apache_opts is not None:
+        roots.append(apache_gen(tmp / "apache", idl, incs, apache_opts))
+    checked = 0
+    with importable(*roots):
+        pairs = (W._pairs(tmp / "fast", roots[2], "tgf") if apache_opts is not None else
+                 [(importlib.import_module(m), None) for m in _ttypes_modules(tmp / "fast")])
+        pairs = [(ours, theirs) for ours, theirs in pairs if ours.__name__.endswith(".ttypes")]
+        jit_of, mapping = {}, {}
+        for ours, theirs in pairs:
+            jmod = _twin_module(ours, "tgf", "tgj")
+            for cls in struct_classes(ours):
+                assert "_tg_encode_binary" in cls.__dict__, cls  # the section is installed
+                assert "_tg_encode_binary" not in getattr(jmod, cls.__name__).__dict__
+                jit_of[cls] = getattr(jmod, cls.__name__)
+                if theirs is not None and not getattr(cls, "_tg_spec_by_declaration", False):
+                    mapping[cls] = getattr(theirs, cls.__name__)
+        peer = (W.Peer("tgf", mapping, {}, enum_names="enum" in apache_opts)
+                if apache_opts is not None else None)
+        for ours, _ in pairs:
+            for cls in struct_classes(ours):
+
+                @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+                          phases=(Phase.explicit, Phase.generate),
+                          suppress_health_check=list(HealthCheck))
+                @given(obj=W.struct_strategy(cls))
+                def check(obj):
+                    note(repr(obj))
+                    check_value(cls, obj, jit_of, peer)
+
+                check()
+                checked += 1
+    return checked
+
+
+def _ttypes_modules(root: Path) -> list:
+    return sorted(".".join(p.relative_to(root).with_suffix("").parts)
+                  for p in root.rglob("ttypes.py"))
+
+
+# --------------------------------------------------------------------------- differential
+
+
+FIXTURE_CASES = [
+    ("store", "store/service.thrift", ["store"], "py:slots,enum"),
+    ("echo", "echo/echo.thrift", [], "py:slots,enum"),
+    ("crossref", "crossref/palette.thrift", [], "py:slots"),
+    ("modern", "extensions/modern.thrift", [], None),
+]
+
+
+@pytest.mark.skipif(APACHE is None, reason="Apache thrift compiler not installed")
+@pytest.mark.parametrize("name,root,incs,apache_opts", FIXTURE_CASES, ids=[c[0] for c in FIXTURE_CASES])
+def test_fixtures_fast_codec_matches_jit_and_apache(tmp_path, name, root, incs, apache_opts):
+    n = run_differential(tmp_path, FIXTURES / root, [FIXTURES / i for i in incs], apache_opts,
+                         examples=6)
+    assert n > 0
+
+
+def test_tricky_idl_fast_codec_matches_jit(tmp_path):
+    idl = tmp_path / "tricky.thrift"
+    idl.write_text(TRICKY)
+    assert run_differential(tmp_path, idl, [], None, examples=12) >= 9
+
+
+def _corpus(tmp_path, rel, extra, examples):
+    if not CORPUS.is_dir():
+        pytest.skip("Apache corpus not present")
+    if APACHE is None:
+        pytest.skip("Apache thrift compiler not installed")
+    idl = CORPUS / rel
+    incs = [idl.parent] + [CORPUS / d for d in extra]
+    for opts in ("py:slots,enum", "py:slots"):
+        try:
+            return run_differential(tmp_path / opts.replace(":", "_").replace(",", "_"), idl,
+                                    incs, opts, examples)
+        except W.ApacheBroken:
+            continue
+    pytest.skip("Apache's generated code does not import")
+
+
+@pytest.mark.parametrize("rel,extra", W._corpus_cases(True), ids=lambda v: str(v))
+def test_corpus_sample_fast_codec(tmp_path, rel, extra):
+    assert _corpus(tmp_path, rel, extra, examples=3) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rel,extra", W._corpus_cases(False), ids=lambda v: str(v))
+def test_corpus_fast_codec(tmp_path, rel, extra):
+    _corpus(tmp_path, rel, extra, examples=10)
+
+
+# --------------------------------------------------------------------------- decoder paths
+
+
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory):
+    work = tmp_path_factory.mktemp("fc-tricky")
+    idl = work / "tricky.thrift"
+    idl.write_text(TRICKY)
+    gen_into(work / "out", idl, [], no_fmt=True)
+    with importable(work / "out"):
+        yield importlib.import_module("tgtricky.ttypes")
+
+
+def _fields_reversed(obj):
+    """Binary encoding of ``obj`` with its fields in reverse id order (and an unknown field)."""
+    cls = type(obj)
+    body = serialize(obj)
+    pieces, pos = [], 0
+    from thriftgen.runtime import skip
+
+    while body[pos] != 0:
+        end = skip(body, pos + 3, body[pos], "binary")
+        pieces.append(body[pos:end])
+        pos = end
+    unknown = b"\x08\x7f\x00" + (123).to_bytes(4, "big")  # i32 field 32512
+    return cls, b"".join(reversed(pieces)) + unknown + b"\x00"
+
+
+def test_out_of_order_and_unknown_fields_take_the_general_loop(tricky):
+    T = tricky
+    tree = T.Tree(v=1, kids=[T.Tree(v=2, kids=[])], forest=T.Forest(trees={"x": T.Tree(v=3)}))
+    plain = T.Plain(b=True, y=-1, s=300, i=-5, l=1 << 40, d=2.5, str="héllo", bin=b"\x00\xff",
+                    k=T.Kind.B, ss={"a"}, m={T.Kind.A: [1, 2]}, grid=[[1], []], flags=[True],
+                    ds=[0.5], c=T.Choice(b="x"))
+    for obj in (tree, plain, T.Defaults(), T.Oops(msg="m", code=1)):
+        cls, data = _fields_reversed(obj)
+        got = deserialize(cls, data)
+        assert W.norm(got) == W.norm(deserialize(cls, serialize(obj)))
+        assert W.norm(got) == W.norm(W.with_defaults(obj))
+
+
+def test_absent_fields_get_init_defaults_including_fresh_containers(tricky):
+    T = tricky
+    a = deserialize(T.Defaults, b"\x00")
+    b = deserialize(T.Defaults, b"\x00")
+    ref = T.Defaults()
+    assert W.norm(a) == W.norm(ref)
+    assert a.fresh == [1, 2] and a.fresh is not b.fresh
+    assert deserialize(T.Oops, b"\x00").code == 5
+    assert deserialize(T._tgc_taken, b"\x00").x == 7
+
+
+def test_union_with_two_fields_is_rejected(tricky):
+    T = tricky
+    data = b"\x08\x00\x01" + (5).to_bytes(4, "big") + b"\x02\x00\x04\x01\x00"
+    with pytest.raises(ProtocolError) as info:
+        deserialize(T.Choice, data)
+    assert "Choice" in str(info.value)
+    with pytest.raises(ProtocolError):
+        serialize(T.Choice(a=1, b="x"))
+
+
+def test_hostile_input_raises_protocol_error_with_path(tricky):
+    T = tricky
+    obj = T.Tree(v=1, kids=[T.Tree(v=2), T.Tree(v=3, kids=[T.Tree(v=4)])])
+    data = serialize(obj)
+    with pytest.raises(ProtocolError) as info:
+        deserialize(T.Tree, data[:-4])
+    assert info.value.kind == "truncated"
+    assert info.value.path.startswith("Tree.kids[")
+    bad = bytearray(serialize(T.bytes(s="ok", n=1)))
+    bad[3:7] = b"\x7f\xff\xff\xff"  # huge string length
+    with pytest.raises(ProtocolError) as info:
+        deserialize(T.bytes, bytes(bad))
+    assert info.value.path == "bytes.s"
+    deep = b"\x0c\x00\x03" * 200 + b"\x00" * 201  # Forest/Tree nesting through 'forest'
+    with pytest.raises(ProtocolError) as info:
+        deserialize(T.Tree, deep)
+    assert info.value.kind in ("depth_limit", "truncated")
+    with pytest.raises(ProtocolError) as info:
+        serialize(T.Plain(i="nope"))
+    assert info.value.path == "Plain.i"
+    with pytest.raises(ProtocolError) as info:
+        serialize(T.Tree(kids=[T.Tree(v=1), T.Tree(v="x")]))
+    assert info.value.path == "Tree.kids[1].v"
+
+
+def test_recursive_depth_limit_and_max_depth_argument(tricky):
+    T = tricky
+    t = T.Tree(v=0)
+    for i in range(70):
+        t = T.Tree(v=i, kids=[t])
+    data = serialize(t)
+    with pytest.raises(ProtocolError) as info:
+        deserialize(T.Tree, data)
+    assert info.value.kind == "depth_limit"
+    assert W.norm(deserialize(T.Tree, data, max_depth=200)) == W.norm(W.with_defaults(t))
+    assert decode_struct(T.Tree, data, 0, max_depth=200)[1] == len(data)
+
+
+def test_fuzz_sample_over_generated_classes(tricky):
+    rt_fuzz = _rt_fuzz()
+    targets = [c for c in struct_classes(tricky) if c.__name__ != "Negative"]
+    outcomes = rt_fuzz.run(3000, seed=7, targets=targets)
+    assert sum(outcomes.values()) == 3000
+    assert outcomes.get("ok", 0) > 0 and any(k.startswith("err:") for k in outcomes)
+
+
+# --------------------------------------------------------------------------- the section
+
+
+def test_option_and_section_shape(tmp_path):
+    idl = tmp_path / "tricky.thrift"
+    idl.write_text(TRICKY)
+    with_fc = gen_files(idl, [], no_fmt=True)["tgtricky/ttypes.py"]
+    without = gen_files(idl, [], no_fmt=True, no_fast_codec=True)["tgtricky/ttypes.py"]
+    assert "# fmt: off" in with_fc and "# fmt: off" not in without and "_tgc0_" not in without
+    assert with_fc.startswith(without.rstrip("\n"))
+    section = with_fc[len(without.rstrip("\n")):]
+    ast.parse(section, feature_version=(3, 9))
+    # the IDL took ``_tgc_``: the section picked another prefix for all its names
+    assert "_tgc0_typing" in section and not re.findall(r"\b_tgc_\w+ =", section)
+    # builtins shadowed by IDL names (``bytes``, ``len``) are reached under private names
+    assert "_tgc0_bi_bytes" in section and "_tgc0_bi_len(" in section
+    assert gen_files(idl, [], no_fmt=False)["tgtricky/ttypes.py"] == with_fc  # black-stable
+
+
+def test_generated_module_imports_with_warnings_as_errors(tmp_path):
+    idl = tmp_path / "tricky.thrift"
+    idl.write_text(TRICKY)
+    gen_into(tmp_path / "out", idl, [])
+    proc = run_python("import tgtricky.ttypes as T; from thriftgen.runtime import serialize, "
+                      "deserialize; t = T.Tree(v=1, kids=[]); "
+                      "assert deserialize(T.Tree, serialize(t)) == t; print('ok')", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_size_of_jit_classes_matches_encoding():
+    rt_fuzz = _rt_fuzz()
+    rng = random.Random(3)
+    for cls in rt_fuzz.TARGETS:
+        for proto in ("binary", "compact"):
+            size = C.get_function(cls, proto, C.SIZE)
+            for _ in range(40):
+                obj = rt_fuzz.random_struct(rng, cls, depth=3)
+                assert size(obj) == len(serialize(obj, proto)), (cls.__name__, proto)
+
+
+@pytest.mark.slow
+def test_fuzz_100k_over_generated_classes(tricky):
+    rt_fuzz = _rt_fuzz()
+    targets = [c for c in struct_classes(tricky) if c.__name__ != "Negative"]
+    outcomes = rt_fuzz.run(100_000, seed=11, targets=targets)
+    assert sum(outcomes.values()) == 100_000

@@ -1,0 +1,173 @@
+"""Blocking client side: :func:`connect` opens a :class:`Channel`.
+
+A channel carries whole messages over one TCP connection. Generated clients
+use it directly::
+
+    from thriftgen.runtime import rpc
+    from echo import Echo
+
+    with rpc.connect("127.0.0.1", 9090, transport="framed", timeout=5) as channel:
+        client = Echo.Client(channel)
+        print(client.echo(EchoRequest(message="hi")))
+
+For a multiplexed server, name the service: ``connect(..., service="Echo")``,
+or take per-service views of one connection with
+:meth:`Channel.for_service`.
+
+A channel is not thread-safe (one call at a time, as with Apache's clients).
+After a timeout or a transport error the channel is closed: a late reply would
+otherwise be read as the answer to the next call.
+"""
+
+import itertools
+import socket
+
+from .. import decode_struct
+from ..errors import ApplicationError
+from ..service import reply_problem
+from ..ttype import MessageType
+from ._codec import encode as encode_message
+from ._codec import header as decode_message_header
+from .errors import TransportError
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, SocketStream, check_options
+
+__all__ = ["Channel", "connect", "open_socket"]
+
+_CALL = MessageType.CALL
+_ONEWAY = MessageType.ONEWAY
+_EXCEPTION = MessageType.EXCEPTION
+
+
+def open_socket(host, port, connect_timeout=None, timeout=None):
+    """A connected TCP socket with ``TCP_NODELAY``; raises ``TransportError('connect')``."""
+    try:
+        sock = socket.create_connection((host, port), timeout=connect_timeout)
+    except socket.timeout:
+        raise TransportError("connect", "cannot connect to %s:%s: timed out" % (host, port)) \
+            from None
+    except OSError as ex:
+        raise TransportError("connect", "cannot connect to %s:%s: %s"
+                             % (host, port, ex.strerror or ex)) from None
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # pragma: no cover - not TCP
+        pass
+    sock.settimeout(timeout)
+    return sock
+
+
+class _Connection:
+    __slots__ = ("stream", "protocol", "seqids", "error", "peer")
+
+    def __init__(self, stream, protocol, peer):
+        self.stream = stream
+        self.protocol = protocol
+        self.seqids = itertools.count(1)
+        self.error = None  # why the connection is unusable
+        self.peer = peer
+
+    def fail(self, error):
+        if self.error is None:
+            self.error = error
+            self.stream.close()
+        return error
+
+
+class Channel:
+    """Sends calls and reads replies on one connection (see the module doc)."""
+
+    _tg_is_channel = True  # ClientBase switches to the message-level path on it
+
+    __slots__ = ("_conn", "service", "_prefix")
+
+    def __init__(self, connection, service=None):
+        self._conn = connection
+        self.service = service
+        self._prefix = service + ":" if service else ""
+
+    @property
+    def protocol(self):
+        return self._conn.protocol
+
+    @property
+    def closed(self):
+        return self._conn.error is not None
+
+    def for_service(self, service):
+        """A channel on the same connection whose calls go to ``service`` (multiplexed)."""
+        return Channel(self._conn, service)
+
+    def call(self, name, args, result_cls, oneway=False):
+        """Send call ``name`` with ``args``; return the decoded ``result_cls`` (None if oneway).
+
+        Raises :class:`ApplicationError` for an EXCEPTION reply or a reply that
+        does not match, :class:`TransportError` when the connection fails.
+        """
+        seqid = next(self._conn.seqids) & 0x7FFFFFFF
+        self.send_message(name, _ONEWAY if oneway else _CALL, seqid, args)
+        if oneway:
+            return None
+        return self.recv_reply(name, seqid, result_cls)
+
+    def send_message(self, name, mtype, seqid, args):
+        conn = self._conn
+        if conn.error is not None:
+            raise TransportError("closed", "the channel is closed (%s)" % conn.error)
+        msg = encode_message(self._prefix + name if self._prefix else name, mtype, seqid, args,
+                             conn.protocol)
+        try:
+            conn.stream.write_message(msg)
+        except TransportError as ex:
+            raise conn.fail(ex)
+
+    def recv_reply(self, name, seqid, result_cls):
+        conn = self._conn
+        if conn.error is not None:
+            raise TransportError("closed", "the channel is closed (%s)" % conn.error)
+        try:
+            msg = conn.stream.read_message()
+        except TransportError as ex:
+            raise conn.fail(ex)
+        protocol = conn.protocol
+        rname, mtype, rseqid, pos = decode_message_header(msg, protocol)
+        if mtype == _EXCEPTION:
+            error = decode_struct(ApplicationError, msg, pos, protocol)[0]
+            if rseqid != seqid:
+                error = ApplicationError(ApplicationError.BAD_SEQUENCE_ID,
+                                         "%s: exception reply has sequence id %r, expected %r"
+                                         % (name, rseqid, seqid))
+            raise error
+        problem = reply_problem(name, seqid, rname, mtype, rseqid, self._prefix)
+        if problem is not None:
+            raise problem
+        return decode_struct(result_cls, msg, pos, protocol)[0]
+
+    def close(self):
+        self._conn.fail(TransportError("closed", "closed by this side"))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        state = "closed" if self.closed else "open"
+        svc = ", service=%r" % self.service if self.service else ""
+        return "<Channel %s:%s %s%s>" % (self._conn.peer + (state, svc))
+
+
+def connect(host, port, *, transport="buffered", protocol="binary", service=None,
+            timeout=None, connect_timeout=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE):
+    """Open a :class:`Channel` to ``host:port``.
+
+    ``timeout`` bounds every read and write (seconds, None = wait forever),
+    ``connect_timeout`` the TCP connect (default: ``timeout``). ``service``
+    makes every call multiplexed (``"service:method"``).
+    """
+    check_options(transport, protocol, max_message_size)
+    if connect_timeout is None:
+        connect_timeout = timeout
+    sock = open_socket(host, port, connect_timeout, timeout)
+    stream = SocketStream(sock, transport, protocol, max_message_size)
+    return Channel(_Connection(stream, protocol, (host, port)), service)
