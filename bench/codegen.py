@@ -51,15 +51,16 @@ FLAGS = {FULL: ([], False), FULL_NOFMT: (["no_fmt"], False), FULL_WARM: ([], Tru
 OURS = [c for c in CONTENDERS.values() if c != APACHE]
 
 #: ``--via api``: the same job through the library in one fresh process (what the
-#: CLI does minus its incremental-generation bookkeeping): load and check (parse
-#: cache or not), trim, ``codegen.generate(jobs=0)``, ``write_output``.
+#: CLI does minus its incremental-generation bookkeeping): ``load_checked_program``
+#: (``load_trimmed_program`` with trim_idl), ``codegen.generate(jobs=0)``,
+#: ``write_output``; the parse cache as the CLI flags say.
 API_DRIVER = """
 import sys
 from thriftgen.codegen import generate
 from thriftgen.codegen.options import parse_thrift_options
 from thriftgen.codegen.writer import write_output
 from thriftgen.diagnostics import DiagnosticSink
-from thriftgen.idl.frontend import load_checked_program
+from thriftgen.idl.frontend import load_checked_program, load_trimmed_program
 from thriftgen.idl.loader import gc_paused
 
 root, out, cache_dir, opts = sys.argv[1:5]
@@ -70,11 +71,12 @@ if cache_dir != "-":
     from thriftgen.idl.cache import ParseCache
     cache = ParseCache(cache_dir)
 with gc_paused():
-    program = load_checked_program([root], [], sink, cache)
     if options.trim_idl:
-        from thriftgen.trim import resolve_options, trim_program
+        from thriftgen.trim import resolve_options
         trim, _ = resolve_options([root], trim_all=True if options.trim_all else None)
-        program = trim_program(program, trim, sink).program
+        program = load_trimmed_program([root], [], trim, sink, cache).program
+    else:
+        program = load_checked_program([root], [], sink, cache)
     files = generate(program, options, sink, recursive=True, jobs=0)
     write_output(files, out)
 """
@@ -211,15 +213,18 @@ def failure_note(stats: h.Stats) -> str:
 
 
 def print_report(sizes: list, names: list, results: dict, outputs: dict, idl_bytes: dict,
-                 repeat: int) -> list:
+                 repeat: int, via: str = "cli") -> list:
     label = h.fmt_count
     baseline = APACHE if APACHE in names else None
     times = h.Table.comparison("N structs", names, [
         (label(n), {k: st.median for k, st in results[n].items()}) for n in sizes],
         baseline=baseline, title=f"Wall time, generation (fresh process each; median of {repeat})")
-    times.add_note("thriftgen runs: `python -m thriftgen -q -r [-thrift OPTS] -o OUT root`; cold = "
-                   "`--no-cache`, warm = `--cache-dir` filled by one unmeasured run. Every run "
-                   "writes into a new empty OUT. apache = `thrift -r --gen py -out OUT root`.")
+    how = ("`python -m thriftgen -q -r [-thrift OPTS] -o OUT root`" if via == "cli" else
+           "the library in one fresh process (bench/codegen.py API_DRIVER: load_checked_program "
+           "or load_trimmed_program, generate(jobs=0), write_output)")
+    times.add_note(f"thriftgen runs: {how}; cold = no parse cache, warm = a cache dir filled by "
+                   "one unmeasured run. Every run writes into a new empty OUT. "
+                   "apache = `thrift -r --gen py -out OUT root`.")
     for n in sizes:
         for name in names:
             if results[n][name].error:
@@ -336,7 +341,7 @@ def main(argv=None) -> int:
                                           if args.thrift_extra else "")
     print(f"# code generation benchmark ({how}; {h.describe_machine()})\n", flush=True)
     results, outputs, idl_bytes = run_sizes(args.sizes, names, args)
-    print_report(args.sizes, names, results, outputs, idl_bytes, args.repeat)
+    print_report(args.sizes, names, results, outputs, idl_bytes, args.repeat, args.via)
     return 0
 
 

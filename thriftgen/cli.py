@@ -86,9 +86,9 @@ NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Do not read or write the 
 @app.command("check")
 def check_cmd(
     idls: Optional[List[str]] = typer.Argument(
-        None, metavar="[IDL]...",
-        help="Root IDL files. None: those of the jobs configured in [tool.thriftgen] "
-             "(pyproject.toml) or thriftgen.toml."),
+        None, metavar="IDL...",
+        help="Root IDL files. None: those of the jobs configured in pyproject.toml "
+             "(tool.thriftgen) or thriftgen.toml."),
     include: List[str] = INCLUDE_OPT,
     cache_dir: Optional[str] = CACHE_DIR_OPT,
     no_cache: bool = NO_CACHE_OPT,

@@ -89,12 +89,22 @@ def _template_dirs() -> list:
     return [os.path.join(_PACKAGE_DIR, "_templates"), os.path.join(parent, "templates")]
 
 
+#: Parts of the package that decide how a run is invoked, not what it generates
+#: (paths relative to the package; directories end with "/").
+_NOT_GENERATOR = ("__main__.py", "cli.py", "config.py", "gencache.py", "call/", "integrations/",
+                  "codegen/command.py", "trim/command.py", "runtime/rpc/")
+
+
 def _generator_files() -> list:
     files = []
     for root in [_PACKAGE_DIR] + [d for d in _template_dirs() if os.path.isdir(d)]:
         for d, dirs, names in os.walk(root):
             dirs[:] = sorted(x for x in dirs if x != "__pycache__")
-            files.extend(os.path.join(d, n) for n in sorted(names) if n.endswith((".py", ".j2")))
+            for n in sorted(names):
+                p = os.path.join(d, n)
+                rel = os.path.relpath(p, _PACKAGE_DIR).replace(os.sep, "/")
+                if n.endswith((".py", ".j2")) and not rel.startswith(_NOT_GENERATOR):
+                    files.append(p)
     return files
 
 

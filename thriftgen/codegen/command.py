@@ -86,9 +86,9 @@ def make_jobs(idls: List[str], outdir: Optional[str], include: List[str], thrift
 )
 def gen_cmd(
     idls: Optional[List[str]] = typer.Argument(
-        None, metavar="[IDL]...",
-        help="Root IDL files. None: run the jobs configured in [tool.thriftgen] "
-             "(pyproject.toml) or thriftgen.toml, found from here upwards."),
+        None, metavar="IDL...",
+        help="Root IDL files. None: run the jobs configured in pyproject.toml "
+             "(tool.thriftgen) or thriftgen.toml, found from here upwards."),
     outdir: Optional[str] = typer.Option(None, "-o", "--out", metavar="OUTDIR",
                                          help="Output directory (default: gen-py, like Apache)."),
     include: List[str] = typer.Option([], "-I", "--include", metavar="DIR",

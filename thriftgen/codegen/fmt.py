@@ -54,6 +54,9 @@ TAIL_BYTES = 1024
 #: MAX_NEIGHBOUR bytes is verified with the statement after it.
 MAX_STATEMENT = 16 * 1024
 MAX_NEIGHBOUR = 4 * 1024
+#: How far from each sample point a statement with unusual content is looked for
+#: (the search must not scan a whole 20 MB module).
+RISKY_WINDOW = 32 * 1024
 
 # A top-level statement starts at column 0 and is not a closing bracket, the
 # continuation of a compound statement or the target of a decorator.
@@ -238,14 +241,14 @@ def _spread(sampler: _Sampler, lo: int, hi: int, budget: int) -> list:
         if start is not None:
             probe = end - start
             break
-    count = max(1, int(budget / max(1024, probe or 4096)))
+    count = max(1, int(budget / max(256, probe or 4096)))
     step = total / count
     out, left, offset = [], budget, 0.0
     text = sampler.text
     for a, b in gaps:
         while offset < b - a and left > 0:
             cell = int(a + offset)
-            m = _RISKY.search(text, cell, min(b, int(cell + step)))
+            m = _RISKY.search(text, cell, min(b, int(cell + step), cell + RISKY_WINDOW))
             start, end = sampler.piece(m.start() if m else int(cell + step / 2))
             if start is None and m is not None:
                 start, end = sampler.piece(int(cell + step / 2))

@@ -167,10 +167,12 @@ def _parts(e: Expr) -> list:
 
 
 def _flat(parts: Sequence[Expr]) -> str:
-    return "".join(p.flat() for p in parts)
+    return "".join([p.flat() for p in parts])
 
 
 def _fits(indent: str, text: str) -> bool:
+    if text.isascii() and indent.isascii():  # the common case, without a call
+        return len(indent) + len(text) <= LINE_LENGTH
     return str_width(indent) + str_width(text) <= LINE_LENGTH
 
 

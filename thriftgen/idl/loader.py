@@ -206,12 +206,11 @@ def _parse_in_worker(real: str, display: str) -> Optional[bytes]:
     loader = _FORK_LOADER
     data = loader._data[real]
     local = DiagnosticSink()
-    text = decode_source(data, display, local)
-    doc = parse_text(text, display, local) if text is not None else None
+    doc = loader._decode_and_parse(real, data, display, local)
     if doc is None or local.has_errors:
         return None
     payload = encode_entry(doc, local.diagnostics)
-    if payload is not None and loader.cache is not None:
+    if payload is not None and loader.cache is not None and real not in loader.texts:
         loader.cache.put_payload(data, display, payload)
     return payload
 
@@ -223,14 +222,19 @@ class Loader:
     parse part of the files while this process parses the rest (see
     :meth:`_prefetch`); None does so only for big inputs in a single-threaded
     process where ``fork`` exists. The result is the same either way.
+
+    ``texts``: real path -> decoded text to parse instead of the file's own (the
+    trimming front end's masked texts, see :mod:`thriftgen.idl.skeleton`); those
+    files bypass the cache, and diagnostics still quote the file itself.
     """
 
     def __init__(self, include_dirs: Sequence[str] = (), sink: Optional[DiagnosticSink] = None,
-                 cache=None, jobs: Optional[int] = None):
+                 cache=None, jobs: Optional[int] = None, texts: Optional[dict] = None):
         self.include_dirs = [os.path.abspath(d) for d in include_dirs]
         self.sink = sink if sink is not None else DiagnosticSink()
         self.cache = cache
         self.jobs = jobs
+        self.texts = texts or {}
         self.files: dict[str, ParsedFile] = {}
         self._failed: set[str] = set()
         self._data: dict[str, bytes] = {}  # real path -> bytes read by the pre-scan
@@ -262,7 +266,18 @@ class Loader:
         """
         if self.jobs == 1:
             return
-        order: list = []  # (real, display)
+        order = self.discover(roots)
+        if self.cache is not None:
+            order = [(r, d) for r, d in order if r in self.texts or not self._cached(r, d)]
+        workers = self._workers(sum(len(self._data[r]) for r, _ in order), len(order))
+        if workers < 2:
+            return
+        self._parse_parallel(order, workers)
+
+    def discover(self, roots: list) -> list:
+        """``[(real path, display)]`` of the roots and the files their ``include``
+        lines (probably) name, read into ``_data`` for the walk."""
+        order: list = []
         seen: set = set()
         pending = list(roots)
         while pending:
@@ -285,11 +300,9 @@ class Loader:
                     continue
                 if target is not None and target not in seen:
                     pending.append((target, display_path(target)))
-        if self.cache is not None:
-            order = [(r, d) for r, d in order if not self._cached(r, d)]
-        workers = self._workers(sum(len(self._data[r]) for r, _ in order), len(order))
-        if workers < 2:
-            return
+        return order
+
+    def _parse_parallel(self, order: list, workers: int) -> None:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
@@ -324,15 +337,24 @@ class Loader:
     def _parse_now(self, real: str, display: str):
         """Parse in this process for the walk: a CachedFile-like result holding the
         document itself, or None (errors: the walk parses and reports them)."""
-        local = DiagnosticSink(sources=self.sink.sources)
+        local = DiagnosticSink()  # its sources join the run's only if the walk takes it
         data = self._data[real]
-        text = decode_source(data, display, local)
-        doc = parse_text(text, display, local) if text is not None else None
+        doc = self._decode_and_parse(real, data, display, local)
         if doc is None or local.has_errors:
             return None
-        if self.cache is not None:
+        if self.cache is not None and real not in self.texts:
             self.cache.put(data, display, doc, local.diagnostics)
-        return _Parsed(doc, local.diagnostics)
+        return _Parsed(doc, local.diagnostics, local.sources)
+
+    def _decode_and_parse(self, real: str, data: bytes, display: str,
+                          local: DiagnosticSink) -> Optional[ast.Document]:
+        text = self.texts.get(real)
+        if text is None:
+            text = decode_source(data, display, local)
+            return parse_text(text, display, local) if text is not None else None
+        doc = parse_text(text, display, local)
+        local.sources.add(SourceText(display, data.decode("utf-8-sig")))  # quote the file
+        return doc
 
     # -- reading and parsing -------------------------------------------------
 
@@ -350,6 +372,7 @@ class Loader:
         if pre is not None and pre[0] == display and pre[1] is not None:
             hit = pre[1]
             if isinstance(hit, _Parsed):
+                self.sink.sources.update(hit.sources)
                 self.sink.extend(hit.diagnostics)
                 return ParsedFile(real, display, hit.document, content_hash=digest)
             self.sink.extend(hit.diagnostics)
@@ -361,7 +384,7 @@ class Loader:
 
             return ParsedFile(real, display, content_hash=digest, include_nodes=hit.includes,
                               load=load_pre)
-        if self.cache is not None:
+        if self.cache is not None and real not in self.texts:
             hit = self.cache.get(data, display)
             if hit is not None:
                 self.sink.extend(hit.diagnostics)
@@ -375,12 +398,11 @@ class Loader:
                 return ParsedFile(real, display, content_hash=digest,
                                   include_nodes=hit.includes, load=load)
         local = DiagnosticSink(sources=self.sink.sources)
-        text = decode_source(data, display, local)
-        doc = parse_text(text, display, local) if text is not None else None
+        doc = self._decode_and_parse(real, data, display, local)
         self.sink.extend(local.diagnostics)
         if doc is None:
             return None
-        if self.cache is not None and not local.has_errors:
+        if self.cache is not None and not local.has_errors and real not in self.texts:
             self.cache.put(data, display, doc, local.diagnostics)
         return ParsedFile(real, display, doc, content_hash=digest)
 
@@ -406,17 +428,23 @@ class Loader:
 
     # -- graph walk ------------------------------------------------------------
 
-    def load(self, roots: Sequence[str]) -> Program:
+    def root_entries(self, roots: Sequence[str]) -> list:
+        """``[(real path, display)]`` of the roots that exist (the others are errors)."""
         root_reals = []
         for r in roots:
             if not os.path.isfile(r):
                 self.sink.error(f"no such IDL file: {r}")
                 continue
             root_reals.append(os.path.realpath(r))
-        displays = [display_path(os.path.abspath(self._given(real, roots))) for real in root_reals]
-        self._prefetch(list(zip(root_reals, displays)))
+        return [(real, display_path(os.path.abspath(self._given(real, roots))))
+                for real in root_reals]
+
+    def load(self, roots: Sequence[str]) -> Program:
+        entries = self.root_entries(roots)
+        root_reals = [real for real, _ in entries]
+        self._prefetch(entries)
         order: list[str] = []
-        for real, display in zip(root_reals, displays):
+        for real, display in entries:
             self._visit(real, display, [], order)
         self._data.clear()
         self._parsed.clear()
@@ -476,14 +504,58 @@ class Loader:
         return pf.display if pf else display_path(real)
 
 
+_FORK_TASK = None
+
+
+def _run_forked(item):
+    return _FORK_TASK(item)
+
+
+def fork_map(func, items: list, weights: list, workers: int, share: float = 0.5) -> list:
+    """``[func(item) for item in items]``, forked workers taking about ``share`` of the
+    total weight (largest items first) while this process computes the rest.
+    ``func`` runs in the worker as forked (nothing is pickled but items and
+    results). Serial when ``workers`` < 2, there is one item, or forking fails."""
+    if workers < 2 or len(items) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [func(item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _FORK_TASK
+    total = sum(weights)
+    theirs, taken = set(), 0
+    for i in sorted(range(len(items)), key=lambda i: -weights[i]):
+        if taken + weights[i] / 2 <= share * total:
+            theirs.add(i)
+            taken += weights[i]
+    results: list = [None] * len(items)
+    _FORK_TASK = func
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+            futures = {i: pool.submit(_run_forked, items[i]) for i in theirs}
+            for i in range(len(items)):
+                if i not in theirs:
+                    results[i] = func(items[i])
+            for i, future in futures.items():
+                results[i] = future.result()
+    except (OSError, BrokenProcessPool):
+        for i in theirs:
+            results[i] = func(items[i])
+    finally:
+        _FORK_TASK = None
+    return results
+
+
 class _Parsed:
     """A document parsed ahead of the walk in this process (see Loader._prefetch)."""
 
-    __slots__ = ("document", "diagnostics")
+    __slots__ = ("document", "diagnostics", "sources")
 
-    def __init__(self, document: ast.Document, diagnostics: list):
+    def __init__(self, document: ast.Document, diagnostics: list, sources: dict):
         self.document = document
         self.diagnostics = diagnostics
+        self.sources = sources
 
 
 def _share(order: list, data: dict, fraction: float) -> list:
@@ -507,4 +579,5 @@ def load_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
         return Loader(include_dirs, sink, cache, jobs).load(roots)
 
 
-__all__ = ["Program", "ParsedFile", "Loader", "load_program", "IDLError", "display_path", "gc_paused"]
+__all__ = ["Program", "ParsedFile", "Loader", "load_program", "IDLError", "display_path", "gc_paused",
+           "fork_map"]
