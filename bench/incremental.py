@@ -79,7 +79,7 @@ class Workspace:
     def thriftgen(self) -> h.Run:
         return h.run_python(CONSOLE, ["--cache-dir", self.cache, *self.flags, "-I", self.src,
                                       "-o", self.out, self.root], timeout=self.timeout,
-                            env=self.env)
+                            env=self.env, cwd=self.dir)  # not the checkout: '' leads sys.path
 
     def cold(self) -> h.Run:
         shutil.rmtree(self.out, ignore_errors=True)
@@ -148,7 +148,8 @@ def run(args, with_apache: bool) -> int:
     modules = ["thriftgen.cli", "thriftgen.gencache", "thriftgen.codegen.incremental",
                "thriftgen.codegen.render", "black"]
     h.run_python("import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n",
-                 modules, check=False, env=Workspace.env)  # byte-compile the snapshot
+                 modules, check=False, env=Workspace.env,
+                 cwd=Workspace.env["PYTHONPATH"])  # byte-compile the snapshot
     print(f"# incremental regeneration benchmark ({h.describe_machine()}; median of "
           f"{args.repeat}, cold once{'; -thrift no_fmt' if args.no_fmt else ''})\n", flush=True)
     columns = [COLD, WARM, CHANGED] + ([APACHE] if with_apache else [])

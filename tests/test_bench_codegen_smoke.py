@@ -201,6 +201,27 @@ def test_forked_render_is_the_serial_render(synthetic, monkeypatch):
     assert render_view(build_view(program, options, DiagnosticSink(), True)) == serial[0][0]
 
 
+def test_forking_falls_back_without_a_temporary_directory(synthetic, monkeypatch):
+    """Workers hand results over through temporary files; without them every
+    parallel path degrades to the serial one."""
+    import tempfile
+
+    root = synthetic.root
+    serial_load = _load([root], [root.parent], 1)
+    program = load_checked_program([str(root)], [], DiagnosticSink())
+    options = parse_thrift_options(["no_fmt"])
+    serial_render = _render(program, options, 1, monkeypatch)
+
+    def no_tmp(*args, **kwargs):
+        raise OSError("no temporary directory")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_tmp)
+    assert _load([root], [root.parent], 2) == serial_load
+    assert _render(program, options, 2, monkeypatch) == serial_render
+    trimmed = load_trimmed_program([str(root)], [], TrimOptions(), DiagnosticSink(), jobs=2)
+    assert trimmed.program.files
+
+
 def test_forked_render_reports_worker_diagnostics(tmp_path, monkeypatch):
     for i in range(4):  # one module per file; some land in the worker
         (tmp_path / f"m{i}.thrift").write_text(
@@ -223,6 +244,9 @@ def test_small_output_is_verified_whole():
     good = 'x = 1\n\n\nclass A:\n    pass\n'
     files = {"p/a.py": good, "p/b.py": good.replace("x = 1", "x = 2"), "p/c.txt": "x=1"}
     assert fmt.verify_plan(files) == [("p/a.py", good), ("p/b.py", files["p/b.py"])]
+    big = {"p/big.py": _big_module(400)}  # 62 kB: still whole by default, sampled below it
+    assert fmt.verify_plan(big) == [("p/big.py", big["p/big.py"])]
+    assert len(fmt.verify_plan(big, budget=6000, whole=10_000)) > 3
     assert fmt.format_files(files) == files
     sink = DiagnosticSink()
     bad = dict(files, **{"p/b.py": "x=2\n"})
@@ -263,7 +287,7 @@ def test_big_output_is_sampled_at_statements():
     # a middle statement is in the sample only by chance; one at the head always is
     bad_head = _big_module(400, bad_at=0)
     sink = DiagnosticSink()
-    out = fmt.format_files({"m.py": bad_head, "n.py": text}, budget=6000, sink=sink)
+    out = fmt.format_files({"m.py": bad_head, "n.py": text}, budget=6000, whole=0, sink=sink)
     assert out == {"m.py": text, "n.py": text} and sink.diagnostics
 
 

@@ -187,10 +187,20 @@ def _split(parts: list, idx: int, indent: str) -> list[str]:
     if not explode and _fits(inner, body):
         return [indent + head, inner + body, indent + tail]
     lines = [indent + head]
-    for item in group.items:
-        lines.extend(_line(_parts(item) + [Atom(",")], inner))
+    _exploded(group.items, inner, lines)
     lines.append(indent + tail)
     return lines
+
+
+def _exploded(items: tuple, inner: str, lines: list) -> None:
+    """One item per line with a trailing comma (``_line`` of each, the common case
+    of an item that fits inlined)."""
+    for item in items:
+        text = item.flat() + ","
+        if _fits(inner, text):
+            lines.append(inner + text)
+        else:
+            lines.extend(_line(_parts(item) + [Atom(",")], inner))
 
 
 def _line(parts: list, indent: str, assignment: bool = False) -> list[str]:
@@ -216,7 +226,11 @@ def _line(parts: list, indent: str, assignment: bool = False) -> list[str]:
 def layout(expr: ExprLike, indent: str = "", head: str = "", tail: str = "",
            assignment: bool = False) -> str:
     """Lines of ``head + expr + tail`` at ``indent`` as black lays them out."""
-    parts = ([Atom(head)] if head else []) + _parts(_as_expr(expr)) + ([Atom(tail)] if tail else [])
+    expr = _as_expr(expr)
+    text = head + expr.flat() + tail
+    if _fits(indent, text):  # most lines: what _line would return, without the parts
+        return indent + text
+    parts = ([Atom(head)] if head else []) + _parts(expr) + ([Atom(tail)] if tail else [])
     return "\n".join(_line(parts, indent, assignment))
 
 
@@ -241,8 +255,7 @@ def def_line(name: str, params: Sequence[ExprLike], returns: str, indent: str = 
             body += ","  # black adds a comma when the split body has none
         return "\n".join([indent + group.open, inner + body, indent + tail])
     lines = [indent + group.open]
-    for p in group.items:
-        lines.extend(_line(_parts(p) + [Atom(",")], inner))
+    _exploded(group.items, inner, lines)
     lines.append(indent + tail)
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import pickle
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
@@ -22,7 +23,7 @@ import jinja2
 
 from thriftgen.codegen.literals import comment_text
 from thriftgen.codegen.viewmodel import Builder, GenerationView, ModuleView
-from thriftgen.idl.loader import gc_paused
+from thriftgen.idl.loader import Handoff, gc_paused
 from thriftgen.runtime.errors import ThriftgenError
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -93,7 +94,7 @@ def render(view: GenerationView, template_root: Optional[str] = None) -> dict:
 #: Below this estimated size (see _weight) forking costs more than it saves.
 PARALLEL_MIN_WEIGHT = 20_000
 
-#: What forked workers inherit: (builder, env) of the running render_program.
+#: What forked workers inherit: (builder, env, handoff) of the running render_program.
 _FORK_STATE: Optional[tuple] = None
 
 
@@ -124,14 +125,16 @@ def _render_packages(builder: Builder, env: jinja2.Environment, packages: list) 
     return out
 
 
-def _forked_render(packages: list) -> tuple:
-    """In a forked worker: its modules and the diagnostics they raised."""
-    builder, env = _FORK_STATE
+def _forked_render(packages: list) -> str:
+    """In a forked worker: its modules and the diagnostics they raised, pickled
+    into a Handoff file (see :class:`~thriftgen.idl.loader.Handoff`)."""
+    builder, env, handoff = _FORK_STATE
     sink = builder.sink
     before, suppressed = len(sink.diagnostics), sink.suppressed
     with gc_paused():
         done = _render_packages(builder, env, packages)
-    return done, sink.diagnostics[before:], sink.suppressed - suppressed
+    result = (done, sink.diagnostics[before:], sink.suppressed - suppressed)
+    return handoff.put(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _split(weights: dict, bins: int) -> list:
@@ -182,21 +185,37 @@ def render_program(builder: Builder, jobs: int = 1,
 
 def _render_parallel(builder: Builder, env: jinja2.Environment, shares: list) -> list:
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     global _FORK_STATE
     mine, *theirs = shares
-    _FORK_STATE = (builder, env)
+    done: list = []
+    try:
+        handoff = Handoff()
+    except OSError:  # no temporary directory: render everything here
+        return _ordered(builder, _render_packages(builder, env, [p for s in shares for p in s]))
+    _FORK_STATE = (builder, env, handoff)
     try:
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(len(theirs), mp_context=ctx) as pool:
-            futures = [pool.submit(_forked_render, share) for share in theirs]
+            # One task per module: results come back one module's text at a time.
+            futures = [pool.submit(_forked_render, [package])
+                       for share in theirs for package in share]
             done = _render_packages(builder, env, mine)
             for future in futures:
-                more, diagnostics, suppressed = future.result()
+                more, diagnostics, suppressed = pickle.loads(handoff.take(future.result()))
                 done.extend(more)
                 builder.sink.extend(diagnostics)
                 builder.sink.suppressed += suppressed
+    except (OSError, BrokenProcessPool):  # a worker could not start or died: finish here
+        have = {outline.package for outline, _ in done}
+        done.extend(_render_packages(builder, env, [p for s in shares for p in s if p not in have]))
     finally:
         _FORK_STATE = None
+        handoff.close()
+    return _ordered(builder, done)
+
+
+def _ordered(builder: Builder, done: list) -> list:
     order = {p: i for i, p in enumerate(builder.modules)}
     return sorted(done, key=lambda d: order[d[0].package])

@@ -834,6 +834,9 @@ class Builder:
 
     def _compute_c_codec(self) -> None:
         """Which structs Apache's C codec cannot handle (its specs index by field id)."""
+        if not any(isinstance(s.definition, ast.Struct) and any(f.id < 0 for f in s.definition.fields)
+                   for s in self.symbols.values()):
+            return  # nothing to spread (the usual case): skip resolving every field
         graph: dict = {}
         for (path, _), sym in self.symbols.items():
             d = sym.definition

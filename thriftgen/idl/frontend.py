@@ -3,6 +3,10 @@
 Check results are cached per program fingerprint (every file's content and
 include mapping), so an unchanged IDL set is neither re-parsed nor re-checked:
 the ASTs stay pickled until a later stage (trim, codegen) touches them.
+
+:func:`load_trimmed_program` is the front end of trimmed generation: the same
+result as loading, checking and trimming, parsing only what trimming may keep
+(60k synthetic structs: 7.4 s instead of ~18 s; see its doc for what it checks).
 """
 
 from __future__ import annotations
@@ -65,9 +69,11 @@ def load_trimmed_program(roots: Sequence[str], include_dirs: Sequence[str], opti
     makes this function redo the whole job the full way, so failing runs
     report exactly the full diagnostics. What is not: the semantic checks (and
     checker warnings) of syntactically valid definitions that trimming removes
-    are skipped on a successful run. With a parse cache that already holds every
-    file (a warm run), or options this walk does not model, the full path runs.
-    Raises IDLError with every diagnostic.
+    are skipped on a successful run. The result's ``original`` program holds only
+    what was parsed (its ``stats`` count everything). With a parse cache that
+    already holds every file (a warm run) the full path runs: unpickling is
+    cheaper than scanning. The skeleton path neither reads nor writes the cache
+    (its ASTs are partial). Raises IDLError with every diagnostic.
     """
     from thriftgen.trim import trim_program
 
@@ -152,6 +158,11 @@ def _skeleton_trim(roots, include_dirs, options, sink: DiagnosticSink, cache, jo
         real, d = work.pop()
         local, incs = symbols[real], includes[real]
         for token in sk.tokens(texts[real], d):
+            if "." not in token:  # most words: a field name, a keyword, a local type
+                hit = local.get(token)
+                if hit is not None:
+                    mark(real, hit)
+                continue
             parts = token.split(".")
             for i in range(1, len(parts) + 1):
                 head = ".".join(parts[:i])
