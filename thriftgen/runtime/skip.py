@@ -121,12 +121,39 @@ def bskip(buf, pos, t, depth):
         vw = _BIN_FIXED[vt]
         if kw is not None and vw is not None:
             return pos + ln * (kw + vw)  # bounds checked above
+        if kt == 11 and (vt == 11 or vw is not None):
+            return _bskip_string_map(buf, pos, ln, vw, n)
         depth -= 1
         for _ in range(ln):
             pos = bskip(buf, pos, kt, depth)
             pos = bskip(buf, pos, vt, depth)
         return pos
     _bad_type(t)
+
+
+def _bskip_string_map(buf, pos, ln, vw, n):
+    """Entries of a map with string keys and string (``vw`` None) or fixed-width
+    values: the common shape, inlined (a call per key costs as much as the skip)."""
+    unpack = _unpack_i32
+    for _ in range(ln):
+        if pos + 4 > n:
+            err_truncated(4, n - pos, "string length")
+        sl = unpack(buf, pos)[0]
+        pos += 4 + sl
+        if sl < 0 or pos > n:
+            err_length(sl, n - pos + sl)
+        if vw is None:
+            if pos + 4 > n:
+                err_truncated(4, n - pos, "string length")
+            sl = unpack(buf, pos)[0]
+            pos += 4 + sl
+            if sl < 0 or pos > n:
+                err_length(sl, n - pos + sl)
+        else:
+            pos += vw
+            if pos > n:
+                err_truncated(vw, n - pos + vw)
+    return pos
 
 
 def _bskip_seq(buf, pos, et, ln, depth, n):
@@ -159,6 +186,22 @@ def _bskip_seq(buf, pos, et, ln, depth, n):
         for _ in range(ln):
             pos = _bskip_struct(buf, pos, d1, n)
         return pos
+    if et == 15 or et == 14:  # nested lists of fixed-width elements: arithmetic per row
+        if depth <= 0:
+            err_depth()
+        fixed = _BIN_FIXED
+        for _ in range(ln):
+            if pos + 5 > n:
+                err_truncated(5, n - pos, "list header")
+            w = fixed[buf[pos]]
+            cnt = _unpack_i32(buf, pos + 1)[0]
+            if w is None or cnt <= 0:
+                pos = bskip(buf, pos, et, depth)
+                continue
+            pos += 5 + cnt * w
+            if pos > n:
+                err_count(cnt, w, n - pos + cnt * w)
+        return pos
     for _ in range(ln):
         pos = bskip(buf, pos, et, depth)
     return pos
@@ -167,6 +210,7 @@ def _bskip_seq(buf, pos, et, ln, depth, n):
 def _bskip_struct(buf, pos, depth, n):
     # ``depth`` is the budget left for values nested inside this struct
     fixed = _BIN_FIXED
+    unpack = _unpack_i32
     while True:
         if pos >= n:
             err_truncated(1, 0, "field header")
@@ -179,6 +223,13 @@ def _bskip_struct(buf, pos, depth, n):
             pos += w
             if pos > n:
                 err_truncated(w, n - pos + w, "field")
+        elif t == 11:  # strings inline: the most common variable-width field
+            if pos + 4 > n:
+                err_truncated(4, n - pos, "string length")
+            sl = unpack(buf, pos)[0]
+            pos += 4 + sl
+            if sl < 0 or pos > n:
+                err_length(sl, n - pos + sl)
         else:
             if pos > n:
                 err_truncated(3, n - pos + 3, "field header")
@@ -285,6 +336,8 @@ def cskip(buf, pos, t, depth):
             return pos + ln * (kw + vw)  # bounds checked above
         if kt in _CMP_VARINT and vt in _CMP_VARINT:
             return _skip_varints(buf, pos, 2 * ln, n)
+        if kt == 11 and vt == 11:
+            return _cskip_strings(buf, pos, 2 * ln, n)
         depth -= 1
         for _ in range(ln):
             pos = cskip(buf, pos, kt, depth)
@@ -305,12 +358,7 @@ def _cskip_seq(buf, pos, et, ln, depth, n):
     if et in _CMP_VARINT:
         return _skip_varints(buf, pos, ln, n)
     if et == 11:
-        for _ in range(ln):
-            sl, pos = _read_size(buf, pos, n)
-            pos += sl
-            if pos > n:
-                err_length(sl, n - pos + sl)
-        return pos
+        return _cskip_strings(buf, pos, ln, n)
     if et == 12:
         if depth <= 0:
             err_depth()
@@ -320,6 +368,22 @@ def _cskip_seq(buf, pos, et, ln, depth, n):
         return pos
     for _ in range(ln):
         pos = cskip(buf, pos, et, depth)
+    return pos
+
+
+def _cskip_strings(buf, pos, count, n):
+    """Skip ``count`` consecutive strings (sizes under 128 read inline)."""
+    for _ in range(count):
+        if pos >= n:
+            err_truncated(1, 0, "size")
+        sl = buf[pos]
+        if sl < 0x80:
+            pos += 1
+        else:
+            sl, pos = rsize(buf, pos)
+        pos += sl
+        if pos > n:
+            err_length(sl, n - pos + sl)
     return pos
 
 
@@ -360,7 +424,21 @@ def _cskip_struct(buf, pos, depth, n):
                 if pos > n:
                     err_truncated(w, n - pos + w, "field")
             elif w < 0:
-                pos = _skip_varint(buf, pos, n)
+                if pos < n and buf[pos] < 0x80:  # one-byte varint inline
+                    pos += 1
+                else:
+                    pos = _skip_varint(buf, pos, n)
+        elif ct == 8:  # strings inline: the most common variable-width field
+            if pos >= n:
+                err_truncated(1, 0, "size")
+            sl = buf[pos]
+            if sl < 0x80:
+                pos += 1
+            else:
+                sl, pos = rsize(buf, pos)
+            pos += sl
+            if pos > n:
+                err_length(sl, n - pos + sl)
         else:
             t = CT_TO_TTYPE[ct]
             if t is None:
