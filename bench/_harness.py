@@ -279,6 +279,45 @@ def _generator_hash() -> str:
     return hashlib.sha256((BENCH_DIR / "synth_idl.py").read_bytes()).hexdigest()[:12]
 
 
+#: The generator the issue tracker's benchmark goals were written against (outside the
+#: project; ``--generator shared`` uses it, the project's own generator is the default).
+SHARED_GENERATOR = BENCH_DIR.parents[1] / "shared" / "bench" / "gen_big_idl.py"
+
+
+def shared_idl(n: int, seed: Optional[int] = None):
+    """An IDL from ``../shared/bench/gen_big_idl.py`` (same shape as :func:`synth_idl`'s
+    result), cached under ``bench/_work/shared-idl/``. Raises FileNotFoundError when
+    the shared generator is absent."""
+    from bench import synth_idl as gen
+
+    if not SHARED_GENERATOR.is_file():
+        raise FileNotFoundError(f"{SHARED_GENERATOR} not found (run from the workspace that has ../shared)")
+    seed = 42 if seed is None else seed
+    digest = hashlib.sha256(SHARED_GENERATOR.read_bytes()).hexdigest()[:10]
+    target = WORK_DIR / "shared-idl" / f"n{n}-seed{seed}-{digest}"
+    manifest = target / "manifest.json"
+    if not manifest.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            out = subprocess.run([sys.executable, str(SHARED_GENERATOR), str(n), str(tmp), "--seed", str(seed),
+                                  "--print-reachable"], check=True, capture_output=True, text=True).stdout
+            line = next((ln for ln in out.splitlines() if ln.startswith("REACHABLE_STRUCTS:")), "")
+            data = {"root": "service.thrift", "files": sorted(p.name for p in tmp.glob("*.thrift")),
+                    "reachable": line.split()[1:], "n_structs": n, "seed": seed}
+            (tmp / "manifest.json").write_text(json.dumps(data, indent=1))
+            try:
+                tmp.rename(target)
+            except OSError:
+                if not manifest.is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    data = json.loads(manifest.read_text())
+    return gen.GeneratedIDL(target / data["root"], [target / f for f in data["files"]],
+                            set(data["reachable"]), data["n_structs"], data["seed"])
+
+
 def synth_idl(n: int, seed: Optional[int] = None, domains: Optional[int] = None,
               reach: Optional[float] = None):
     """A generated IDL (``bench.synth_idl.GeneratedIDL``) for these parameters,

@@ -114,6 +114,8 @@ def main(argv=None) -> int:
                     help="seconds before one run is abandoned (its cell then reads '-'; default 1800)")
     ap.add_argument("--skip", default="", help="comma-separated contenders to leave out: "
                     + ", ".join(SKIP_KEYS))
+    ap.add_argument("--generator", choices=("own", "shared"), default="own",
+                    help="own: bench/synth_idl.py (default); shared: ../shared/bench/gen_big_idl.py")
     args = ap.parse_args(argv)
     skipped = {SKIP_KEYS[k.strip()] for k in args.skip.split(",") if k.strip() in SKIP_KEYS}
     unknown = [k for k in args.skip.split(",") if k.strip() and k.strip() not in SKIP_KEYS]
@@ -139,7 +141,8 @@ def run_sizes(sizes: list, names: list, args) -> tuple:
     caches = CacheDirs()
     try:
         for n in sizes:
-            idl = h.synth_idl(n, seed=args.seed)
+            idl = (h.shared_idl(n, seed=args.seed) if args.generator == "shared"
+                   else h.synth_idl(n, seed=args.seed))
             structs[n] = idl.n_structs
             size_mb = sum(p.stat().st_size for p in idl.files) / 1e6
             print(f"N={h.fmt_count(n)}: {len(idl.files)} files, {size_mb:.1f} MB, "

@@ -165,3 +165,17 @@ def test_parse_benchmark_runs(tmp_path):
     assert all(c != "-" and c.split()[0].replace(".", "").isdigit() for c in cells[1:]), row
     assert "### Goals" in proc.stdout and ("PASS" in proc.stdout or "FAIL" in proc.stdout)
     assert not any((tmp_path / "tmp").iterdir())  # scratch cache/output dirs cleaned up
+
+
+def test_shared_generator_idl(tmp_path, monkeypatch):
+    """``--generator shared`` feeds the benchmarks the issue tracker's own generator."""
+    if not h.SHARED_GENERATOR.is_file():
+        pytest.skip("../shared/bench/gen_big_idl.py is absent")
+    monkeypatch.setattr(h, "WORK_DIR", tmp_path)
+    idl = h.shared_idl(120, seed=3)
+    assert idl.root.name == "service.thrift" and idl.root in idl.files
+    assert 0 < len(idl.reachable) < 120
+    assert h.shared_idl(120, seed=3).files == idl.files  # reused from the cache
+    proc = subprocess.run([sys.executable, "-m", "thriftgen", "check", "-q", "--no-cache", str(idl.root)],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
