@@ -231,3 +231,63 @@ def test_cached_errors_are_reported_identically(project):
     second = thriftgen(*args, cwd=project)
     assert first.returncode == second.returncode == 1
     assert first.stderr == second.stderr
+
+
+def _imports_of(args: list, cwd: Path) -> tuple:
+    """Run ``thriftgen ARGS`` in-process-like (fresh interpreter) and list what it imported."""
+    code = ("import sys\n"
+            "from thriftgen.gencache import main\n"
+            "try:\n"
+            f"    main({args!r})\n"
+            "except SystemExit as e:\n"
+            "    code = e.code\n"
+            "mods = sorted(m for m in sys.modules if m.startswith(('thriftgen', 'typer', 'ply')))\n"
+            "print(code, *mods, file=sys.stdout)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    env.pop("THRIFTGEN_NO_CACHE", None)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+    code, *mods = proc.stdout.split()
+    return int(code or 0), set(mods), proc.stderr
+
+
+def test_warm_check_is_answered_without_the_parser(project):
+    args = ["check", "-I", "inc", "--cache-dir", str(project / "cache"), "main.thrift"]
+    code, mods, cold = _imports_of(args, project)
+    assert code == 0 and "thriftgen.idl.grammar" in mods and "warning" in cold
+    code, mods, warm = _imports_of(args, project)
+    assert code == 0 and warm == cold  # same diagnostics, same verdict line
+    assert not {"thriftgen.cli", "thriftgen.idl.grammar", "typer", "ply"} & mods, sorted(mods)
+    # --werror turns the same recorded warning into exit 1, also when replayed.
+    werror = args[:1] + ["--werror"] + args[1:]
+    assert _imports_of(werror, project)[0] == 1
+    code, mods, text = _imports_of(werror, project)
+    assert code == 1 and "treated as errors" in text and "thriftgen.cli" not in mods
+
+
+def test_warm_check_notices_changed_and_shadowing_files(project):
+    args = ["check", "-I", "inc", "--cache-dir", str(project / "cache"), "main.thrift"]
+    assert _imports_of(args, project)[0] == 0
+    # An edit to an included file: checked again, and the new error is reported.
+    types = project / "inc" / "common" / "types.thrift"
+    types.write_text(TYPES + "struct Broken { 1: Nope x }\n")
+    code, mods, text = _imports_of(args, project)
+    assert code == 1 and "Nope" in text and "thriftgen.idl.grammar" in mods
+    types.write_text(TYPES)
+    assert _imports_of(args, project)[0] == 0
+    # A file that would now be found first (beside main.thrift) is a change too.
+    (project / "common").mkdir()
+    (project / "common" / "types.thrift").write_text("typedef string Id\n")
+    code, mods, text = _imports_of(args, project)
+    assert "thriftgen.idl.grammar" in mods and "0 warning(s)" in text  # the shadowing file wins
+
+
+def test_failed_and_uncached_checks_are_not_replayed(project):
+    cache = str(project / "cache")
+    args = ["check", "--cache-dir", cache, "bad.thrift"]
+    assert _imports_of(args, project)[0] == 1
+    code, mods, text = _imports_of(args, project)
+    assert code == 1 and "thriftgen.cli" in mods and "Strin" in text
+    args = ["check", "-I", "inc", "--no-cache", "main.thrift"]
+    _imports_of(args, project)
+    assert "thriftgen.cli" in _imports_of(args, project)[1]

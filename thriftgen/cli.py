@@ -50,16 +50,19 @@ def use_color(stream=None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def report(sink: DiagnosticSink, quiet: bool = False) -> None:
-    """Print collected diagnostics (warnings too, unless quiet) to stderr."""
+def report(sink: DiagnosticSink, quiet: bool = False) -> str:
+    """Print collected diagnostics (warnings too, unless quiet) to stderr; the text."""
     diags = sink.sorted()
     if quiet:
         diags = [d for d in diags if d.severity == "error"]
-    if diags:
-        from thriftgen.diagnostics import format_diagnostic
+    if not diags:
+        return ""
+    from thriftgen.diagnostics import format_diagnostic
 
-        color = use_color()
-        typer.echo("\n".join(format_diagnostic(d, sink.sources, color) for d in diags), err=True)
+    color = use_color()
+    text = "\n".join(format_diagnostic(d, sink.sources, color) for d in diags)
+    typer.echo(text, err=True)
+    return text + "\n"
 
 
 def make_cache(cache_dir: Optional[str], no_cache: bool):
@@ -108,7 +111,7 @@ def check_cmd(
         typer.echo("thriftgen: error: --config and --job select configured jobs; they cannot "
                    "be combined with IDL arguments", err=True)
         raise typer.Exit(1)
-    _check_one(idls, include, cache_dir, no_cache, quiet, werror)
+    _check_one(idls, include, cache_dir, no_cache, quiet, werror, record=True)
 
 
 def _check_configured(include: List[str], cache_dir: Optional[str], no_cache: bool, quiet: bool,
@@ -134,7 +137,10 @@ def _check_configured(include: List[str], cache_dir: Optional[str], no_cache: bo
 
 
 def _check_one(idls: List[str], include: List[str], cache_dir: Optional[str], no_cache: bool,
-               quiet: bool, werror: bool) -> None:
+               quiet: bool, werror: bool, record: bool = False) -> None:
+    """Check one set of roots. ``record``: remember the verdict of a program that
+    loaded, so the same command on unchanged files is answered before this module
+    is even imported (:func:`thriftgen.gencache.record_check`)."""
     sink = DiagnosticSink()
     try:
         program = load_and_check(idls, include, cache_dir, no_cache, sink)
@@ -143,23 +149,41 @@ def _check_one(idls: List[str], include: List[str], cache_dir: Optional[str], no
         errors = sink.error_count + sink.suppressed
         typer.echo(f"thriftgen: {errors} error(s)", err=True)
         raise typer.Exit(1)
-    report(sink, quiet)
+    text = report(sink, quiet)
     warnings = sum(1 for d in sink.diagnostics if d.severity == "warning")
+    code = 0
     if werror and warnings:
-        typer.echo(f"thriftgen: {warnings} warning(s) treated as errors", err=True)
-        raise typer.Exit(1)
-    if not quiet:
+        verdict = f"thriftgen: {warnings} warning(s) treated as errors"
+        code = 1
+    elif not quiet:
         # No definition count: on a warm cache that would unpickle every AST.
-        typer.echo(f"ok: {len(program.files)} file(s), {warnings} warning(s)", err=True)
+        verdict = f"ok: {len(program.files)} file(s), {warnings} warning(s)"
+    else:
+        verdict = ""
+    if verdict:
+        typer.echo(verdict, err=True)
+        text += verdict + "\n"
+    if record and FULL_ARGV is not None and not use_color():
+        from thriftgen.gencache import program_inputs, record_check
+
+        try:
+            record_check(FULL_ARGV, program_inputs(program, idls, include), text, code)
+        except OSError:
+            pass  # the record is an optimisation: an unwritable cache changes nothing
+    if code:
+        raise typer.Exit(code)
 
 
 #: The arguments of the running command (``gen`` implied), for the generation cache.
 ARGV: Optional[List[str]] = None
+#: All arguments of the running command as typed (``check ...`` included).
+FULL_ARGV: Optional[List[str]] = None
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    global ARGV
+    global ARGV, FULL_ARGV
     args = list(sys.argv[1:] if argv is None else argv)
+    FULL_ARGV = list(args)
     # No arguments at all: run the configured jobs (``gen`` explains when there are none).
     if not args or (args[0] not in SUBCOMMANDS and args[0] not in ("--version", "-h", "--help")):
         args.insert(0, "gen")

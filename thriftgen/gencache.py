@@ -208,6 +208,27 @@ def inputs_match(inputs: dict) -> bool:
     return True
 
 
+def program_inputs(program, roots: list, include_dirs: list) -> dict:
+    """Every file ``program`` was read from, by the path it was reached through (a
+    re-pointed symlink is a change), plus each include candidate that was searched
+    before the file found (it must stay absent, or it would be found instead)."""
+    inputs = {}
+    by_real = {pf.path: pf.content_hash for pf in program}
+    for root, real in zip(roots, program.roots):
+        inputs[os.path.abspath(root)] = by_real.get(real)
+    include_dirs = [os.path.abspath(d) for d in include_dirs]
+    for pf in program:
+        inputs.setdefault(pf.path, pf.content_hash)
+        for inc in pf.include_nodes:
+            for base in [os.path.dirname(pf.path), *include_dirs]:
+                cand = os.path.join(base, inc.path)
+                if os.path.isfile(cand):
+                    inputs[cand] = by_real.get(os.path.realpath(cand), file_digest(cand))
+                    break
+                inputs[cand] = None
+    return inputs
+
+
 def expand_glob(base: str, pattern: str) -> list:
     import glob
 
@@ -386,9 +407,12 @@ def _cache_args(argv: list) -> tuple | None:
 
 
 def up_to_date_run(argv: list) -> dict | None:
-    """The run entry when ``thriftgen argv`` here would change nothing, else None."""
-    if argv and argv[0] in ("check", "trim", "call", "--version", "-h", "--help"):
+    """The run entry when ``thriftgen argv`` here would change nothing (or, for
+    ``check IDL...``, would print the same verdict), else None."""
+    if argv and argv[0] in ("trim", "call", "--version", "-h", "--help"):
         return None
+    if argv and argv[0] == "check":
+        return _fresh_check(argv)
     if argv and argv[0] == "gen":
         argv = argv[1:]
     cache = _cache_args(argv)
@@ -396,6 +420,37 @@ def up_to_date_run(argv: list) -> dict | None:
         return None
     gen = GenCache(cache[0])
     return gen.fresh_run(gen.run_key(os.getcwd(), argv))
+
+
+def check_replayable(argv: list) -> bool:
+    """Whether ``thriftgen check`` with these arguments may be recorded / answered
+    from a run entry: explicit IDL arguments (not the configured jobs, whose
+    configuration files are not tracked for check runs), no colour (the entry
+    holds plain text), the cache on."""
+    if any(a in ("-h", "--help", "--config", "--job") or a.startswith(("--config=", "--job="))
+           for a in argv):
+        return False
+    if os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb" and sys.stderr.isatty():
+        return False
+    return _cache_args(argv) is not None
+
+
+def _fresh_check(argv: list) -> dict | None:
+    if not check_replayable(argv):
+        return None
+    gen = GenCache(_cache_args(argv)[0])
+    return gen.fresh_run(gen.run_key(os.getcwd(), argv))
+
+
+def record_check(argv: list, inputs: dict, stderr: str, exit_code: int) -> None:
+    """Remember a ``thriftgen check`` verdict; :func:`up_to_date_run` replays it
+    while every input hashes the same (a warm check imports no parser at all)."""
+    if not check_replayable(argv):
+        return
+    gen = GenCache(_cache_args(argv)[0])
+    gen.store_run(gen.run_key(os.getcwd(), argv), {
+        "cwd": os.getcwd(), "inputs": inputs, "globs": [], "jobs": [],
+        "stdout": "", "stderr": stderr, "exit": exit_code})
 
 
 def main(argv: list | None = None) -> None:
@@ -419,4 +474,5 @@ def main(argv: list | None = None) -> None:
 
 
 __all__ = ["GenCache", "FormatCache", "cache_root", "generator_fingerprint", "file_digest",
-           "inputs_match", "globs_match", "expand_glob", "output_stats", "outputs_match", "main"]
+           "inputs_match", "globs_match", "expand_glob", "output_stats", "outputs_match",
+           "program_inputs", "record_check", "main"]

@@ -33,7 +33,8 @@ from thriftgen.codegen.viewmodel import Builder
 from thriftgen.codegen.writer import MANIFEST, plan, write_output
 from thriftgen.config import Job
 from thriftgen.diagnostics import DiagnosticSink, format_diagnostic
-from thriftgen.gencache import FormatCache, GenCache, file_digest, output_stats, outputs_match
+from thriftgen.gencache import (FormatCache, GenCache, file_digest, output_stats, outputs_match,
+                                program_inputs)
 
 TRIM_KEYS = {"methods": "methods", "all": "trim_all", "preserve": "preserve",
              "preserved_structs": "preserved_structs", "preserved_files": "preserved_files",
@@ -185,24 +186,7 @@ def _trim_options(job: Job, options) -> tuple:
 
 
 def _program_inputs(program, job: Job) -> dict:
-    """Every file the program was read from, by the path it was reached through (a
-    re-pointed symlink is a change), plus each include candidate that was searched
-    before the file found (it must stay absent, or it would be found instead)."""
-    inputs = {}
-    by_real = {pf.path: pf.content_hash for pf in program}
-    for root, real in zip(job.roots, program.roots):
-        inputs[os.path.abspath(root)] = by_real.get(real)
-    include_dirs = [os.path.abspath(d) for d in job.include_dirs]
-    for pf in program:
-        inputs.setdefault(pf.path, pf.content_hash)
-        for inc in pf.include_nodes:
-            for base in [os.path.dirname(pf.path), *include_dirs]:
-                cand = os.path.join(base, inc.path)
-                if os.path.isfile(cand):
-                    inputs[cand] = by_real.get(os.path.realpath(cand), file_digest(cand))
-                    break
-                inputs[cand] = None
-    return inputs
+    return program_inputs(program, job.roots, job.include_dirs)
 
 
 # --------------------------------------------------------------------------- generation
