@@ -79,6 +79,8 @@ with gc_paused():
         program = load_checked_program([root], [], sink, cache)
     files = generate(program, options, sink, recursive=True, jobs=0)
     write_output(files, out)
+import gc
+gc.freeze()  # as the CLI does before exiting (codegen.command._spare_final_collection)
 """
 
 
@@ -322,7 +324,7 @@ def main(argv=None) -> int:
                     help="run thriftgen as the command line (default) or through the library "
                          "API in one fresh process (see API_DRIVER)")
     ap.add_argument("--thrift-extra", default="", metavar="OPTS",
-                    help="-thrift options added to every thriftgen run (e.g. no_fast_codec)")
+                    help="-thrift options added to every thriftgen run (e.g. fast_codec=aot)")
     args = ap.parse_args(argv)
     args.thrift_extra = tuple(o for o in args.thrift_extra.split(",") if o)
     keys = [k.strip() for k in args.skip.split(",") if k.strip()]

@@ -100,7 +100,9 @@ def _mypy(paths, cwd):
 def test_mypy_strict_small(tmp_path):
     pytest.importorskip("mypy")
     idl, incs = _fixture("modern")  # keywords, builtins as field names, uuid, no ids
-    gen_into(tmp_path, idl, incs)
+    # fast_codec=aot: the default output plus the generated codec section
+    gen_into(tmp_path, idl, incs, fast_codec="aot")
+    assert "# fmt: off" in (tmp_path / "extensions" / "modern" / "ttypes.py").read_text()
     proc = _mypy(["extensions"], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -110,7 +112,7 @@ def test_mypy_strict_all_fixtures(tmp_path):
     pytest.importorskip("mypy")
     for name, root, incs, _ in FIXTURE_ROOTS:
         out = tmp_path / name
-        gen_into(out, FIXTURES / root, [FIXTURES / i for i in incs])
+        gen_into(out, FIXTURES / root, [FIXTURES / i for i in incs], fast_codec="aot")
         packages = sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
         proc = _mypy(packages, out)
         assert proc.returncode == 0, name + "\n" + proc.stdout + proc.stderr
@@ -211,8 +213,9 @@ def test_thrift_options():
     assert parse_thrift_options(["template=slim"]).template == "slim"
     with pytest.raises(OptionError, match="known options: trim_idl"):
         parse_thrift_options(["nope"])
+    assert parse_thrift_options(["fast_codec=aot"]).fast_codec == "aot"
     for bad in ("template=fancy", "package_prefix=a..b", "no_fmt=1", "trim_idl=some",
-                "package_prefix", "with_field_mask"):
+                "package_prefix", "fast_codec=fast", "fast_codec"):
         with pytest.raises(OptionError):
             parse_thrift_options([bad])
 

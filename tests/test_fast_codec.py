@@ -1,5 +1,7 @@
-"""The generated fast codec (issue 5): ``ttypes.py`` carries ahead-of-time
-encode/decode/size functions emitted by the runtime compiler.
+"""The generated fast codec (issue 5): with ``-thrift fast_codec=aot``,
+``ttypes.py`` carries ahead-of-time encode/decode/size functions emitted by
+the runtime compiler (by default the runtime compiles the same functions on
+first use).
 
 Differential: for every struct of the fixtures and of Apache corpus files
 (a sample by default, all accepted files with ``-m slow``), hypothesis values
@@ -139,8 +141,8 @@ def check_value(cls, obj, jit_of, peer):
 
 
 def run_differential(tmp: Path, idl: Path, incs, apache_opts, examples: int) -> int:
-    gen_into(tmp / "fast", idl, incs, package_prefix="tgf", no_fmt=True)
-    gen_into(tmp / "jit", idl, incs, package_prefix="tgj", no_fmt=True, no_fast_codec=True)
+    gen_into(tmp / "fast", idl, incs, package_prefix="tgf", no_fmt=True, fast_codec="aot")
+    gen_into(tmp / "jit", idl, incs, package_prefix="tgj", no_fmt=True)
     roots = [tmp / "fast", tmp / "jit"]
     if apache_opts is not None:
         roots.append(apache_gen(tmp / "apache", idl, incs, apache_opts))
@@ -241,7 +243,7 @@ def tricky(tmp_path_factory):
     work = tmp_path_factory.mktemp("fc-tricky")
     idl = work / "tricky.thrift"
     idl.write_text(TRICKY)
-    gen_into(work / "out", idl, [], no_fmt=True)
+    gen_into(work / "out", idl, [], no_fmt=True, fast_codec="aot")
     with importable(work / "out"):
         yield importlib.import_module("tgtricky.ttypes")
 
@@ -320,6 +322,60 @@ def test_hostile_input_raises_protocol_error_with_path(tricky):
     assert info.value.path == "Tree.kids[1].v"
 
 
+def _error_of(call):
+    try:
+        call()
+    except ProtocolError as e:
+        return e.kind, e.path
+    return None
+
+
+def test_error_paths_are_rebuilt_like_the_jits(tmp_path):
+    """Generated functions carry no error-context tables: on an error the table is
+    rebuilt by running the generator again. Every path must equal the JIT's."""
+    idl = tmp_path / "tricky.thrift"
+    idl.write_text(TRICKY)
+    gen_into(tmp_path / "aot", idl, [], no_fmt=True, fast_codec="aot", package_prefix="tga")
+    gen_into(tmp_path / "jit", idl, [], no_fmt=True, package_prefix="tgj")
+    with importable(tmp_path / "aot", tmp_path / "jit"):
+        mods = [importlib.import_module(f"{p}.tgtricky.ttypes") for p in ("tga", "tgj")]
+        A, J = mods
+        assert "_tg_encode_binary" in A.Plain.__dict__
+        assert "_tg_encode_binary" not in J.Plain.__dict__
+
+        def values(T):
+            return [T.Plain(b=True, y=-1, s=300, i=-5, l=1 << 40, d=2.5, str="héllo",
+                            bin=b"\x00\xff", k=T.Kind.B, ss={"a"}, m={T.Kind.A: [1, 2]},
+                            grid=[[1], [2, 3]], flags=[True], ds=[0.5], c=T.Choice(c=T.Tree(v=1))),
+                    T.Tree(v=1, kids=[T.Tree(v=2), T.Tree(v=3, kids=[T.Tree(v=4)])],
+                           forest=T.Forest(trees={"x": T.Tree(v=5, kids=[T.Tree(v=6)])})),
+                    T.Defaults(nested=T.bytes(s="s", n=2))]
+
+        with_path = 0
+        for a, j in zip(values(A), values(J)):
+            data = serialize(a)
+            assert data == serialize(j)
+            for cut in range(len(data)):  # every truncation fails alike
+                got = _error_of(lambda: deserialize(type(a), data[:cut]))
+                assert got == _error_of(lambda: deserialize(type(j), data[:cut])), cut
+                with_path += bool(got and "." in got[1])
+        assert with_path > 100
+        bad = [lambda T: T.Plain(m={T.Kind.A: [1, "x"]}), lambda T: T.Plain(grid=[[1], [2, "y"]]),
+               lambda T: T.Tree(kids=[T.Tree(v=1),
+                                      T.Tree(forest=T.Forest(trees={"k": T.Tree(v="z")}))]),
+               lambda T: T.Plain(ss={"a", 3}), lambda T: T.Plain(ds=[1.0, "q"]),
+               lambda T: T.Defaults(nested=T.bytes(n="n"))]
+        for make in bad:
+            got = _error_of(lambda: serialize(make(A)))
+            assert got is not None and got[1].count(".") >= 1
+            assert got == _error_of(lambda: serialize(make(J)))
+            # size functions check less (a list of i32 is sized by its length)
+            sized = _error_of(lambda: C.get_function(type(make(A)), "binary", C.SIZE)(make(A)))
+            assert sized == _error_of(
+                lambda: C.get_function(type(make(J)), "binary", C.SIZE)(make(J)))
+        assert _error_of(lambda: serialize(bad[2](A)))[1] == "Tree.kids[1].forest.trees['k'].v"
+
+
 def test_recursive_depth_limit_and_max_depth_argument(tricky):
     T = tricky
     t = T.Tree(v=0)
@@ -347,23 +403,41 @@ def test_fuzz_sample_over_generated_classes(tricky):
 def test_option_and_section_shape(tmp_path):
     idl = tmp_path / "tricky.thrift"
     idl.write_text(TRICKY)
-    with_fc = gen_files(idl, [], no_fmt=True)["tgtricky/ttypes.py"]
+    with_fc = gen_files(idl, [], no_fmt=True, fast_codec="aot")["tgtricky/ttypes.py"]
     without = gen_files(idl, [], no_fmt=True, no_fast_codec=True)["tgtricky/ttypes.py"]
+    assert gen_files(idl, [], no_fmt=True)["tgtricky/ttypes.py"] == without  # JIT by default
     assert "# fmt: off" in with_fc and "# fmt: off" not in without and "_tgc0_" not in without
     assert with_fc.startswith(without.rstrip("\n"))
     section = with_fc[len(without.rstrip("\n")):]
     ast.parse(section, feature_version=(3, 9))
+    assert "ctx" not in section  # error-context tables are rebuilt on demand, not emitted
     # the IDL took ``_tgc_``: the section picked another prefix for all its names
     assert "_tgc0_typing" in section and not re.findall(r"\b_tgc_\w+ =", section)
     # builtins shadowed by IDL names (``bytes``, ``len``) are reached under private names
     assert "_tgc0_bi_bytes" in section and "_tgc0_bi_len(" in section
-    assert gen_files(idl, [], no_fmt=False)["tgtricky/ttypes.py"] == with_fc  # black-stable
+    formatted = gen_files(idl, [], no_fmt=False, fast_codec="aot")
+    assert formatted["tgtricky/ttypes.py"] == with_fc  # black-stable
+
+
+@pytest.mark.parametrize("values,error", [
+    (["fast_codec=aot,no_fast_codec"], "contradicts"),
+    (["template=slim", "fast_codec=aot"], "template=slim"),
+    (["fast_codec=fast"], "jit, aot"),
+    (["fast_codec"], "needs a value"),
+])
+def test_fast_codec_option_errors(values, error):
+    from thriftgen.codegen.options import OptionError, parse_thrift_options
+
+    assert parse_thrift_options(["fast_codec=aot"]).fast_codec == "aot"
+    assert parse_thrift_options([]).fast_codec == "jit"
+    with pytest.raises(OptionError, match=error):
+        parse_thrift_options(values)
 
 
 def test_generated_module_imports_with_warnings_as_errors(tmp_path):
     idl = tmp_path / "tricky.thrift"
     idl.write_text(TRICKY)
-    gen_into(tmp_path / "out", idl, [])
+    gen_into(tmp_path / "out", idl, [], fast_codec="aot")
     proc = run_python("import tgtricky.ttypes as T; from thriftgen.runtime import serialize, "
                       "deserialize; t = T.Tree(v=1, kids=[]); "
                       "assert deserialize(T.Tree, serialize(t)) == t; print('ok')", tmp_path / "out")

@@ -39,8 +39,8 @@ def test_option_rules():
     both = parse_thrift_options(["template=slim,no_default_serdes"])
     assert both.no_default_serdes
     assert parse_thrift_options(["no_default_serdes"]).template == "default"
-    with pytest.raises(OptionError, match="with_field_mask"):
-        parse_thrift_options(["template=slim", "with_field_mask"])
+    with pytest.raises(OptionError, match="template=slim"):
+        parse_thrift_options(["template=slim", "fast_codec=aot"])
 
 
 def test_slim_with_no_fast_codec_is_a_no_op():
@@ -100,16 +100,27 @@ def store(tmp_path_factory):
         yield lambda name: importlib.import_module(f"tgs.store.{name}")
 
 
+def materialized(module) -> object:
+    """``module`` with every public name built (a slim module builds them on access)."""
+    for name in getattr(module, "__all__", ()):
+        getattr(module, name, None)  # a package's __all__ names submodules too
+    return module
+
+
 def test_import_does_no_per_class_work(tmp_path):
-    """Importing builds no spec and compiles no __init__; first use does, once."""
+    """Importing builds no class; first access builds one class (not its module), first
+    construction compiles its __init__, first codec use its spec - each once."""
     idl, incs = _fixture("store")
     gen_into(tmp_path, idl, incs, package_prefix="tgl", template="slim", no_fmt=True)
     with importable(tmp_path):
         catalog = importlib.import_module("tgl.store.catalog.ttypes")
-        classes = [c for c in vars(catalog).values()
-                   if isinstance(c, type) and "_tg_spec" in c.__dict__]
-        assert len(classes) > 10
-        assert not any("thrift_spec" in c.__dict__ or "__init__" in c.__dict__ for c in classes)
+        assert not [n for n, v in vars(catalog).items() if isinstance(v, type)]
+        assert set(catalog.__all__) <= set(dir(catalog))
+        assert "Dimensions" not in vars(catalog)
+        cls = catalog.Dimensions
+        assert vars(catalog)["Dimensions"] is cls is catalog.Dimensions
+        assert "Product" not in vars(catalog) and "ProductKind" not in vars(catalog)
+        assert "thrift_spec" not in cls.__dict__ and "__init__" not in cls.__dict__
         dims = catalog.Dimensions(1, 2)
         assert "__init__" in catalog.Dimensions.__dict__
         assert "thrift_spec" not in catalog.Dimensions.__dict__
@@ -148,7 +159,7 @@ def test_recursive_and_mutually_recursive_specs(store):
 
 
 def test_exceptions_and_hashing(store):
-    errors = store("common.errors.ttypes")
+    errors = materialized(store("common.errors.ttypes"))
     cls = next(c for c in vars(errors).values()
                if isinstance(c, type) and issubclass(c, Exception) and "_tg_spec" in c.__dict__)
     exc = cls()
@@ -210,7 +221,7 @@ def test_modules_import_on_every_python(tmp_path):
             "    sys.path.insert(0, root)\n"
             "    for m in mods:\n"
             "        mod = importlib.import_module(m)\n"
-            "        for c in vars(mod).values():\n"
+            "        for c in [getattr(mod, n, None) for n in getattr(mod, '__all__', ())]:\n"
             "            if isinstance(c, type) and '_tg_spec' in c.__dict__:\n"
             "                obj = c()\n"
             "                assert rt.deserialize(c, rt.serialize(obj)) == obj, repr(obj)\n"
@@ -224,6 +235,162 @@ def test_modules_import_on_every_python(tmp_path):
     for python in interpreters:
         proc = run_python(f"ROOTS = {roots_arg}\n" + code, tmp_path, python)
         assert proc.returncode == 0, f"{python}: {proc.stderr}"
+
+
+# --------------------------------------------------------------------------- lazy modules
+
+LAZY_IDL = """
+namespace py lazydemo
+
+enum Color { RED = 1, GREEN = 2 }
+
+struct Point { 1: i32 x = 0, 2: i32 y = 0 }
+
+struct Shape {
+  1: Color Color = Color.GREEN
+  2: Point origin = {"x": 1, "y": 2}
+  3: list<Shape> children
+  4: Later later = {"n": 3}
+}
+
+struct Later { 1: i32 n }
+
+struct Holder { 1: Tail tail }
+
+struct Tail { 1: i32 n }
+
+exception Oops { 1: string why }
+
+typedef Point Where
+typedef list<Point> Path
+
+const Point ORIGIN = {"x": 0, "y": 0}
+const i32 LIMIT = 3
+const list<Tail> NO_TAILS = []
+const Color RED = Color.RED
+
+service Base { i32 ping() }
+service Drawing extends Base { Shape draw(1: Path path) throws (1: Oops oops) }
+"""
+
+# Runs in a fresh interpreter: what a module built nothing of yet does on each access.
+LAZY_CHECKS = """
+import pickle, sys, threading, typing
+from typing import List
+import thriftgen.runtime as rt
+from thriftgen.runtime.slim import StructMeta
+import lazydemo.ttypes as t
+
+import lazydemo.constants as c  # a struct constant: built on first access too
+
+assert not [n for n, v in vars(t).items() if isinstance(v, type)], sorted(vars(t))
+assert set(t.__all__) <= set(dir(t)) and "Later" in dir(t)
+assert "ORIGIN" not in vars(c) and "ORIGIN" in dir(c) and c.LIMIT == 3 and c.NO_TAILS == []
+
+# concurrent first accesses build one class
+seen, barrier = [], threading.Barrier(8)
+def grab():
+    barrier.wait()
+    seen.append(t.Later)
+threads = [threading.Thread(target=grab) for _ in range(8)]
+for th in threads: th.start()
+for th in threads: th.join()
+assert len(seen) == 8 and all(c is seen[0] for c in seen)
+assert "Shape" not in vars(t) and "Point" not in vars(t)  # one class, not the module
+
+# the names of its annotations: get_type_hints looks them up in the module dict
+assert typing.get_type_hints(t.Holder) == {"tail": typing.Optional[t.Tail]}
+
+# defaults naming classes not built yet: a shadowed enum, same-module structs
+s = t.Shape()
+assert s.Color is t.Color.GREEN and s.origin == t.Point(1, 2) and s.later == t.Later(3)
+assert s.origin is not t.Shape().origin
+assert type(t.Shape) is StructMeta and t.Shape.__module__ == "lazydemo.ttypes"
+assert t.Shape.__qualname__ == "Shape" and t.Shape.__doc__ is None
+assert t.Where is t.Point and t.Path == List[t.Point]
+assert isinstance(t.Oops(why="x"), Exception)
+
+# recursion through the spec, the codec, pickling by qualified name
+s.children = [t.Shape(origin=t.Point(5, 6))]
+assert rt.deserialize(t.Shape, rt.serialize(s, "compact"), "compact") == s
+assert pickle.loads(pickle.dumps(s)) == s
+assert pickle.loads(pickle.dumps(t.Color.RED)) is t.Color.RED
+
+ns = {}
+exec("from lazydemo.ttypes import *", ns)
+assert {n for n in ns if not n.startswith("__")} == set(t.__all__)
+assert not hasattr(t, "Nope")
+try:
+    t.Nope
+except AttributeError as ex:
+    assert "lazydemo.ttypes" in str(ex) and "Nope" in str(ex)
+
+# a service module: no RPC runtime until a client or processor is asked for
+import lazydemo.Drawing as d
+assert "thriftgen.runtime.service" not in sys.modules, "service runtime imported"
+assert "Client" not in vars(d)
+assert [f for f in ("draw", "ping") if not callable(getattr(d.Client, f, None))] == []
+assert {"AsyncClient", "Processor"} <= set(vars(d))
+from thriftgen.runtime.service import function_table
+assert sorted(function_table(d.Processor)) == ["draw", "ping"]
+assert issubclass(d.Client, d.Iface) and issubclass(d.Iface, sys.modules["lazydemo.Base"].Iface)
+assert d.draw_result.thrift_spec[1][3][0] is t.Oops
+
+assert c.ORIGIN == t.Point(0, 0) and c.ORIGIN is c.ORIGIN and c.RED is t.Color.RED
+print("ok")
+"""
+
+
+def test_lazy_modules_behave_like_eager_ones(tmp_path):
+    """Identity, defaults, aliases, pickling, ``import *``, threads and services of
+    modules whose definitions are built on first access."""
+    idl = tmp_path / "demo.thrift"
+    idl.write_text(LAZY_IDL)
+    gen_into(tmp_path / "out", idl, [], template="slim", no_fmt=True)
+    proc = run_python(LAZY_CHECKS, tmp_path / "out")
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_lazy_layout_keeps_classes_visible_to_type_checkers():
+    idl, incs = _fixture("store")
+    files = gen_files(idl, incs, template="slim", no_fmt=True)
+    ttypes = files["store/catalog/ttypes.py"]
+    head, _, lazy = ttypes.partition("\nelse:\n")
+    assert "\nif TYPE_CHECKING:\n" in head and "TYPE_CHECKING" in head.split("__all__")[0]
+    assert "\n    class Dimensions(_tg.SerdesStruct):\n" in head
+    assert '"Dimensions": "_tg.SerdesStruct",' in lazy and '"VariantList": "=List[str]",' in lazy
+    assert "class " not in lazy
+    svc = files["store/catalog/CatalogReader.py"]
+    assert "\nclass Iface:" in svc  # not lazy: the service's own class, no runtime import
+    assert '"Client": "_tg.Client, Iface",' in svc
+    assert '("getProduct", "getProduct", "getProduct_args", "getProduct_result"),' in svc
+
+
+@pytest.mark.parametrize("default", ["{}", "Point(x=1, y=2)", "[1, 2, 3, 4, 5, 6, 7, 8]"])
+def test_field_lines_are_black_stable(default):
+    """``name: hint = _tg.fresh(...)`` at every length around the line limit, up to
+    names and hints so long that black splits the hint itself."""
+    from thriftgen.codegen.pyexpr import Atom, call, seq
+    from thriftgen.codegen.slim import field_line
+
+    value = call("_tg.fresh", [seq("lambda: ", Atom(default))])
+    for n in range(1, 100, 2):
+        for hint in ("Optional[Dict[str, int]]", "Optional[int]"):
+            line = field_line(f"f{'x' * n}: {hint} = ", value, "        ")
+            src = f"if TYPE_CHECKING:\n\n    class A:\n{line}\n"
+            assert format_source(src, "x.py") == src, line
+
+
+def test_outputs_bench_times_import_and_first_use(tmp_path):
+    """``bench/outputs.py`` measures the import and, separately, the first use of every
+    name (where a slim module builds its classes)."""
+    from bench import outputs
+
+    idl = tmp_path / "demo.thrift"
+    idl.write_text(LAZY_IDL)
+    gen_into(tmp_path / "out", idl, [], template="slim", no_fmt=True)
+    imported, used = outputs.import_time(tmp_path / "out", 1)
+    assert 0 < imported < used < 30
 
 
 # --------------------------------------------------------------------------- wire vs Apache
@@ -240,7 +407,8 @@ def slim_wire_checks(tmp_path, idl, includes, apache_opts, examples):
     apache_root = apache_gen(tmp_path / "apache", idl, includes, apache_opts)
     checked = 0
     with importable(ours_root, apache_root):
-        pairs = wire._pairs(ours_root, apache_root, "tgw")
+        pairs = [(materialized(ours), theirs)
+                 for ours, theirs in wire._pairs(ours_root, apache_root, "tgw")]
         mapping = {}
         for ours, theirs in pairs:
             for cls in struct_classes(ours):

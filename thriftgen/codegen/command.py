@@ -15,6 +15,7 @@ nothing is remembered so that the next identical one is answered by
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import List, Optional
 
@@ -124,6 +125,7 @@ def gen_cmd(
 ) -> None:
     """Generate Python code (Apache `thrift --gen py` layout) from IDL files or configured jobs."""
     from thriftgen.codegen.incremental import cache_enabled, run_job
+    from thriftgen.idl.loader import gc_paused
 
     if quiet and verbose:
         _fail("-q and -v cannot be used together")
@@ -141,8 +143,9 @@ def gen_cmd(
     for job in jobs:
         sink = DiagnosticSink()
         try:
-            result = run_job(job, check=check, cache_dir=cache_dir, no_cache=no_cache, sink=sink,
-                             fmt_jobs=0)
+            with gc_paused():  # a job builds big acyclic structures: see gc_paused
+                result = run_job(job, check=check, cache_dir=cache_dir, no_cache=no_cache,
+                                 sink=sink, fmt_jobs=0)
         except IDLError:
             report(sink, quiet)
             failed = True
@@ -165,11 +168,23 @@ def gen_cmd(
                 typer.echo(result.trim_report, err=True)
                 replay.append(result.trim_report)
         changed |= _print_outcome(result, job.out_display, check, quiet, verbose, replay)
+    _spare_final_collection()
     # After a successful run (that wrote, not merely checked) the output is up to date.
     if not failed and not (check and changed) and keys and all(keys) and cache_enabled(no_cache):
         _remember_run(keys, consulted, globs, replay, cache_dir)
     if failed or (changed and (check or fail_on_change)):
         raise typer.Exit(1)
+
+
+def _spare_final_collection() -> None:
+    """As the command line (``cli.main``), about to exit: move everything to the
+    collector's permanent generation so the interpreter's final collection does not
+    traverse the jobs' leftovers (measured: 2.3 s of a 9.3 s run at 10k synthetic
+    structs; ~15 s at 60k). A library caller's heap is left alone."""
+    from thriftgen import cli
+
+    if cli.ARGV is not None:
+        gc.freeze()
 
 
 def _print_outcome(result, out: str, check: bool, quiet: bool, verbose: bool,

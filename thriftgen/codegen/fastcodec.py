@@ -14,9 +14,20 @@ the result:
 * every name it defines starts with a prefix no module-level IDL name uses.
 
 Per class and protocol it installs ``encode``/``decode``/``size`` functions
-(see :func:`thriftgen.runtime._aot._install`).  ``-thrift no_fast_codec``
-leaves the section out; the runtime then compiles the same functions on
-first use.
+(see :func:`thriftgen.runtime._aot._install`).
+
+Only ``-thrift fast_codec=aot`` emits the section.  By default (``jit``, and
+``no_fast_codec``) it is left out and the runtime compiles the same functions
+from ``thrift_spec`` on first use.  Measured on bench/codegen.py's 1k-struct
+synthetic IDL (Apache's output: 8.0 MB): the classes and specs take 3.1 MB
+(the whole JIT output, 0.39x Apache's), the section 8.0 MB more -- decoders
+4.5, encoders 1.85, size functions 1.35, constants and installs 0.3 -- so no
+emission with a function per class and kind fits the 0.5x-Apache output goal
+(4.0 MB).  Its error-context tables (another 2.5 MB) are not emitted: the
+runtime rebuilds one when an error needs it (``_aot._wrap``).  What the
+section buys: no compile at the first use of a class (first encode+decode
+~0.02 ms instead of ~17-24 ms), at ~4x the pyc size and ~2x the cold import
+time of the module (23.5 vs 12.7 ms).
 """
 
 from __future__ import annotations

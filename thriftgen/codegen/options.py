@@ -20,18 +20,26 @@ KNOWN_OPTIONS = {
     "no_fmt": ("no", "skip black; the output is byte-identical anyway (faster)"),
     "template": ("required", "template set: 'default', or 'slim' (classes, type hints, "
                              "services' Iface only; the runtime does all encoding)"),
-    "with_field_mask": ("no", "reserved: field-mask support (not implemented yet)"),
+    "with_field_mask": ("no", "field masks: classes get Cls.field_mask(*paths, black=False) "
+                              "(unless they have a field of that name) plus the "
+                              "required-field and IDL-name tables FieldMask reads"),
     "no_default_serdes": ("no", "omit read(iprot)/write(oprot), the Apache-protocol path "
                                 "(use thriftgen.runtime's codec and rpc)"),
-    "no_fast_codec": ("no", "omit the generated fast codec (the runtime compiles one on first use)"),
+    "no_fast_codec": ("no", "no generated codec section (the default; the runtime compiles the "
+                            "codec on first use)"),
+    "fast_codec": ("required", "where the specialised codec comes from: 'jit' (default: compiled "
+                               "by the runtime on first use) or 'aot' (generated into ttypes.py: "
+                               "no first-call compile, ~4x larger output)"),
     "package_prefix": ("required", "prepend a dotted package to every generated module path"),
 }
 
 #: Values ``template=`` accepts, and which of them are implemented.
 TEMPLATES = ("default", "slim")
 IMPLEMENTED_TEMPLATES = ("default", "slim")
+#: Values ``fast_codec=`` accepts.
+FAST_CODECS = ("jit", "aot")
 #: Reserved options that parse but are not implemented yet.
-NOT_IMPLEMENTED = ("with_field_mask",)
+NOT_IMPLEMENTED: tuple = ()
 
 #: How options combine (README "Output variants" holds the same table):
 #:
@@ -45,12 +53,16 @@ NOT_IMPLEMENTED = ("with_field_mask",)
 #:   out-of-order input) and the RPC function tables read the result specs. Services
 #:   then work over ``thriftgen.runtime.rpc`` only (a ``Client`` over an Apache
 #:   protocol or a ``Processor`` under Apache's servers needs ``read``/``write``);
-#: * invalid, a clear :class:`OptionError`: ``template=slim`` with
-#:   ``with_field_mask`` (field masks need per-struct code slim does not have).
+#: * ``with_field_mask`` works with either template: the runtime
+#:   (``thriftgen.runtime.fieldmask``) applies masks, the option only adds
+#:   ``Cls.field_mask(...)`` and the tables the runtime reads;
+#: * invalid, a clear :class:`OptionError`:
 INVALID_COMBINATIONS = (
-    (lambda o: o.template == "slim" and o.with_field_mask,
-     "template=slim cannot be combined with with_field_mask (field masks need per-struct "
-     "code, which slim output does not have); use template=default"),
+    (lambda o: o.fast_codec == "aot" and o.no_fast_codec,
+     "fast_codec=aot contradicts no_fast_codec (which asks for no generated codec)"),
+    (lambda o: o.fast_codec == "aot" and o.template == "slim",
+     "template=slim cannot be combined with fast_codec=aot (slim classes have no generated "
+     "code; the runtime compiles their codec on first use)"),
 )
 
 
@@ -80,6 +92,8 @@ class GenOptions:
     with_field_mask: bool = False
     no_default_serdes: bool = False
     no_fast_codec: bool = False
+    #: ``jit`` (default) or ``aot``: emit the binary codec into ``ttypes.py``
+    fast_codec: str = "jit"
     package_prefix: str = ""
 
 
@@ -113,6 +127,11 @@ def parse_thrift_options(values: Iterable[str]) -> GenOptions:
                     raise OptionError(f"-thrift template must be one of {', '.join(TEMPLATES)}, "
                                       f"not '{arg}'")
                 opts["template"] = arg
+            elif name == "fast_codec":
+                if arg not in FAST_CODECS:
+                    raise OptionError(f"-thrift fast_codec must be one of {', '.join(FAST_CODECS)}, "
+                                      f"not '{arg}'")
+                opts["fast_codec"] = arg
             elif name == "package_prefix":
                 problem = module_path_error(arg)
                 if problem:

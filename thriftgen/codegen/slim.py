@@ -10,6 +10,13 @@ runtime builds ``thrift_spec`` on first use (grammar in
 classes, empty ``Client`` / ``AsyncClient`` / ``Processor`` classes and the
 function table. Docstrings keep the first line of the IDL doc.
 
+Importing a slim module builds none of its classes: the class statements,
+typedefs and aliases sit under ``if TYPE_CHECKING:`` (type checkers and
+readers see ordinary classes), and the ``else:`` branch hands a table of
+them to :func:`thriftgen.runtime.slim.lazy`, whose module ``__getattr__``
+builds each name from its class body on first access (measured: class
+creation was the floor of the import time, ~19 us a class).
+
 :class:`SlimShaping` reuses every decision of the default
 :class:`~thriftgen.codegen.viewmodel.Builder` (names, escaping, imports,
 type hints, values, errors) and only shapes the classes differently. It is a
@@ -22,19 +29,27 @@ output from the same call.
 from __future__ import annotations
 
 import dataclasses
+import io
+import tokenize
 from dataclasses import dataclass
 from typing import Optional
 
 from thriftgen.codegen import naming
-from thriftgen.codegen.literals import docstring, str_literal
-from thriftgen.codegen.pyexpr import Atom, assign, call, layout, list_, seq
-from thriftgen.codegen.viewmodel import (_IMMUTABLE_KINDS, IND1, IND2, EnumView,
-                                         FileNames, ServiceView, TTypesView, TypeInfo, _Skip)
+from thriftgen.codegen.literals import comment_text, docstring, str_literal
+from thriftgen.codegen.pyexpr import (LINE_LENGTH, Atom, Expr, assign, call, dict_, layout, list_,
+                                      seq, tuple_)
+from thriftgen.codegen.viewmodel import (_IMMUTABLE_KINDS, IND1, IND2, ConstView, EnumView,
+                                         FileNames, ServiceView, TTypesView, TypeInfo, _Skip,
+                                         import_from)
 from thriftgen.idl import ast
 
 #: ``_tg_spec`` codes of the base types.
 TYPE_CODES = {"bool": "t", "i8": "b", "i16": "h", "i32": "i", "i64": "q", "double": "d",
               "string": "s", "binary": "y", "uuid": "u"}
+
+
+# Classes sit one level deep (under ``if TYPE_CHECKING:``): their statements at IND1,
+# their bodies at IND2.
 
 
 @dataclass
@@ -48,14 +63,34 @@ class SlimStructView:
 
 
 @dataclass
+class SlimTypedefView:
+    name: str
+    statement: str  # ``Name = value`` at IND1
+    value: str  # the value expression, flat
+
+
+@dataclass
 class SlimTTypesView:
     imports: list
     all_names: str
+    type_checking: str  # spelling of TYPE_CHECKING
     enums: list  # EnumView (one-line docs)
-    early_aliases: list  # ``_tg_E = E`` for enums, needed by class-level defaults
+    early_aliases: list  # ``_tg_E = E`` for enums, needed by class-level defaults (IND1)
     structs: list  # SlimStructView
-    typedefs: list
-    late_aliases: list  # ``_tg_S = S`` for structs (type hints only)
+    typedefs: list  # SlimTypedefView
+    late_aliases: list  # ``_tg_S = S`` for structs (type hints only; IND1)
+    lazy: str  # the ``_tg.lazy(...)`` call at IND1 ('' when the module defines nothing)
+
+
+@dataclass
+class SlimConstantsView:
+    imports: list
+    all_names: str
+    consts: list  # ConstView: values that build nothing, assigned at import
+    type_checking: str  # spelling of TYPE_CHECKING ('' without lazy constants)
+    lazy_imports: list  # ``from .ttypes import ...`` at IND1 (for type checkers)
+    lazy_consts: list  # ConstView at IND1: values naming classes, built on first access
+    lazy: str  # the ``_tg.lazy(...)`` call at IND1 ('' if none)
 
 
 @dataclass
@@ -72,13 +107,14 @@ class SlimServiceView:
     doc: str
     imports: list
     all_names: str
+    type_checking: str  # spelling of TYPE_CHECKING
     iface_base: str  # "" or "(_tg_base.Iface)"
     functions: list  # SlimFunctionView
     structs: list  # SlimStructView (args/result)
     client_bases: str
     async_base: str
     processor_base: str
-    bind: str
+    lazy: str  # the ``_tg.lazy(...)`` call at IND1, with the function table
 
 
 def first_line(doc: Optional[str]) -> str:
@@ -92,6 +128,96 @@ def first_line(doc: Optional[str]) -> str:
     text = " ".join(paragraph)
     end = text.find(". ")
     return text[:end + 1] if end >= 0 else text
+
+
+def with_type_checking(imports: list, module_level: set) -> tuple:
+    """``imports`` plus ``from typing import TYPE_CHECKING``; and how to spell it.
+
+    Type checkers recognise the bare name whatever it is imported from; a module
+    defining an IDL name ``TYPE_CHECKING`` uses the runtime's constant instead.
+    """
+    if "TYPE_CHECKING" in module_level:
+        return imports, "_tg.TYPE_CHECKING"
+    lines = "\n".join(imports).split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("from typing import "):
+            end = i + 1
+            if line.endswith("("):  # exploded: one name a line up to ")"
+                end = lines.index(")", i) + 1
+                names = [n.strip().rstrip(",") for n in lines[i + 1:end - 1]]
+            else:
+                names = line[len("from typing import "):].split(", ")
+            merged = import_from("typing", sorted(set(names) | {"TYPE_CHECKING"}))
+            return lines[:i] + merged.split("\n") + lines[end:], "TYPE_CHECKING"
+    # No typing import: it goes last in the standard-library block (lines[1] is the
+    # blank line after ``from __future__``), which exists only if it has other lines.
+    end = lines.index("", 2) if lines[2].startswith(("import builtins", "import enum",
+                                                      "import typing", "import uuid")) else 2
+    tail = [] if end > 2 else [""]
+    return (lines[:end] + ["from typing import TYPE_CHECKING"] + tail + lines[end:],
+            "TYPE_CHECKING")
+
+
+def names_in(expr: str) -> set:
+    """The names (not attributes, not string contents) a Python expression reads."""
+    out, prev = set(), None
+    for tok in tokenize.generate_tokens(io.StringIO(expr).readline):
+        if tok.type == tokenize.NAME and not (prev is not None and prev.string == "."):
+            out.add(tok.string)
+        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+            prev = tok
+    return out
+
+
+def indented_import(module: str, names: list, indent: str) -> list:
+    """``from module import a, b`` at ``indent`` as black writes it."""
+    text = f"{indent}from {module} import {', '.join(names)}"
+    if len(text) <= LINE_LENGTH:
+        return [text]
+    return ([f"{indent}from {module} import ("] + [f"{indent}{IND1}{n}," for n in names]
+            + [f"{indent})"])
+
+
+def nested_statement(statement: str, indent: str = IND1) -> str:
+    """``statement`` (laid out at ``indent``: IND1 in an ``if`` block, IND2 in a class
+    in one) as black writes it there.
+
+    :func:`~thriftgen.codegen.pyexpr.layout` never splits an annotation; a long one
+    can need it (``x: Dict[\n    ...\n] = {``). Those rare statements - a line still
+    too long - go through black itself.
+    """
+    if all(len(line) <= LINE_LENGTH for line in statement.split("\n")) and statement.isascii():
+        return statement
+    from thriftgen.codegen.fmt import format_source
+
+    head = "if TYPE_CHECKING:\n" if indent == IND1 else "if TYPE_CHECKING:\n\n    class C:\n"
+    block = format_source(head + statement + "\n", "<statement>")
+    return block[len(head):].rstrip("\n")
+
+
+def lazy_call(table: list, service: Optional[list] = None) -> str:
+    """The ``_tg.lazy(globals(), {name: bases or "=expr"}[, service, functions])`` call."""
+    args: list = ["globals()", dict_([(str_literal(k), str_literal(v)) for k, v in table])]
+    if service is not None:
+        args += service
+    return layout(call("_tg.lazy", args), IND1)
+
+
+def field_line(target: str, default: Expr, indent: str) -> str:
+    """``name: hint = default`` at ``indent`` as black lays it out.
+
+    Beyond :func:`~thriftgen.codegen.pyexpr.layout`: a ``_tg.fresh(...)`` default
+    after a hint with brackets goes into parentheses of its own when the line up
+    to ``_tg.fresh(`` would be too long (black's preference for splitting right
+    after ``=``; ``_prefer_split_rhs_oop_over_rhs``).
+    """
+    flat = default.flat()
+    if len(indent) + len(target) + len(flat) > LINE_LENGTH and "(" in flat \
+            and "[" in target and len(indent) + len(target) + 1 <= LINE_LENGTH - 1 \
+            and len(indent) + len(target) + flat.index("(") + 1 > LINE_LENGTH \
+            and target.isascii() and flat.isascii():
+        return "\n".join([indent + target + "(", layout(default, indent + IND1), indent + ")"])
+    return nested_statement(layout(seq(target, default), indent, assignment=True), indent)
 
 
 _SLIM_CLASSES: dict = {}
@@ -142,8 +268,16 @@ class SlimShaping:
 
     def enum_view(self, pf, d: ast.Enum, sym) -> EnumView:
         view = super().enum_view(pf, d, sym)
-        view.doc = docstring(first_line(d.doc), IND1)
+        view.doc = docstring(first_line(d.doc), IND2)
         return view
+
+    def typedef_view(self, pf, d: object, sym, names: FileNames) -> SlimTypedefView:
+        if isinstance(d, ast.Senum):
+            value: Expr = Atom(names.builtin("str"))
+        else:
+            ti = self.resolve(pf.path, d.type)  # type: ignore[attr-defined]
+            value = Atom(names.ref(ti.sym)) if ti.sym is not None else self.hint(ti, names)
+        return SlimTypedefView(sym.name, assign(sym.name, value, IND1), value.flat())
 
     def struct_view(self, path: str, name: str, kind: str, fields: list, doc: Optional[str],
                     names: FileNames, struct_key: object) -> SlimStructView:
@@ -175,8 +309,7 @@ class SlimShaping:
                             f.default, ti, path, names))])
                 except _Skip:
                     pass  # reported; the field gets no default
-            lines.append(layout(seq(f"{pyname}: ", hint, " = ", default), IND1,
-                                assignment=True))
+            lines.append(field_line(seq(f"{pyname}: ", hint, " = ").flat(), default, IND2))
             tokens.append(("!" if f.requiredness == ast.REQUIRED else "")
                           + str(f.id) + self.type_code(ti, names))
         flags = ("|" if is_union else "")
@@ -189,34 +322,110 @@ class SlimShaping:
         base = ("_tg.SerdesError" if serdes else "_tg.Error") if is_exc else (
             "_tg.SerdesStruct" if serdes else "_tg.Struct")
         return SlimStructView(
-            name=name, kind=kind, doc=docstring(first_line(doc), IND1), base=base,
-            fields=lines, spec=assign("_tg_spec", str_literal(flags + " ".join(tokens)), IND1))
+            name=name, kind=kind, doc=docstring(first_line(doc), IND2), base=base,
+            fields=lines, spec=assign("_tg_spec", str_literal(flags + " ".join(tokens)), IND2))
 
     # -- modules ---------------------------------------------------------------------
+
+    def constants_view(self, package: str, files: list) -> SlimConstantsView:
+        """Constants whose values name a class (an enum member, a struct) are built on
+        first access: importing the module then builds no class of ``ttypes``."""
+        const_names = self._module_level(files, ("const",))
+        names = FileNames(self, package, "constants", const_names)
+        eager, lazy, all_names = [], [], []
+        lazy_names: set = set()
+        for pf in files:
+            for d in pf.document.definitions:
+                sym = self.symbols.get((pf.path, d.name))
+                if sym is None or not isinstance(d, ast.Const):
+                    continue
+                try:
+                    ti = self.resolve(pf.path, d.type)
+                    value = self.value(d.value, ti, pf.path, names)
+                    hint = self.hint(ti, names)
+                except _Skip:
+                    continue
+                flat = value.flat()
+                read = names_in(flat)
+                deferred = bool(read & (names.own_bare | lazy_names)) or any(
+                    n.startswith("_tg") for n in read)
+                indent = IND1 if deferred else ""
+                doc = ""
+                if d.doc:
+                    doc = "\n".join(indent + ("# " + comment_text(ln) if ln.strip() else "#")
+                                    for ln in d.doc.strip().splitlines())
+                statement = assign(f"{sym.name}: {hint.flat()}", value, indent)
+                if deferred:
+                    statement = nested_statement(statement)
+                view = ConstView(sym.name, doc, statement)
+                if deferred:
+                    lazy.append((view, flat))
+                    lazy_names.add(sym.name)
+                else:
+                    eager.append(view)
+                all_names.append(sym.name)
+        # Eager values never read a class of ttypes (hints are strings): its names are
+        # imported for type checkers only, and lazily at run time.
+        own = sorted(names.own_bare)
+        if own:
+            names.own_bare = set()
+            names.own_alias = True
+        imports, type_checking = names.import_lines(), ""
+        table = [(n, "=_tg_ttypes." + n) for n in own] + [(v.name, "=" + f) for v, f in lazy]
+        if table:
+            imports, type_checking = with_type_checking(imports, const_names)
+        return SlimConstantsView(
+            imports=imports, all_names=assign("__all__", list_([str_literal(n)
+                                                                for n in all_names])),
+            consts=eager, type_checking=type_checking,
+            lazy_imports=indented_import(".ttypes", own, IND1) if own else [],
+            lazy_consts=[v for v, _ in lazy], lazy=lazy_call(table) if table else "")
 
     def ttypes_view(self, package: str, files: list) -> SlimTTypesView:
         full: TTypesView = super().ttypes_view(package, files)
         enum_names = {e.name for e in full.enums}
-        early = [a for a in full.local_aliases if a.split(" = ", 1)[1] in enum_names]
-        late = [a for a in full.local_aliases if a not in early]
-        return SlimTTypesView(imports=full.imports, all_names=full.all_names, enums=full.enums,
-                              early_aliases=early, structs=full.structs,
-                              typedefs=full.typedefs, late_aliases=late)
+        aliases = [a.split(" = ", 1) for a in full.local_aliases]  # "_tg_X = X"
+        early = [a for a in aliases if a[1] in enum_names]
+        late = [a for a in aliases if a[1] not in enum_names]
+        table = ([(e.name, "enum.IntEnum") for e in full.enums]
+                 + [(a, "=" + v) for a, v in early]
+                 + [(s.name, s.base) for s in full.structs]
+                 + [(td.name, "=" + td.value) for td in full.typedefs]
+                 + [(a, "=" + v) for a, v in late])
+        imports, type_checking = full.imports, ""
+        if table:
+            imports, type_checking = with_type_checking(
+                imports, self._module_level(files, ("struct", "enum", "typedef")))
+        return SlimTTypesView(
+            imports=imports, all_names=full.all_names, type_checking=type_checking,
+            enums=full.enums, early_aliases=[f"{IND1}{a} = {v}" for a, v in early],
+            structs=full.structs, typedefs=full.typedefs,
+            late_aliases=[f"{IND1}{a} = {v}" for a, v in late],
+            lazy=lazy_call(table) if table else "")
 
     def service_view(self, package: str, pf, svc: ast.Service) -> SlimServiceView:
         full: ServiceView = super().service_view(package, pf, svc)
         functions = [SlimFunctionView(fv.iface_def, docstring(first_line(fn.doc), IND2))
                      for fv, fn in zip(full.functions, svc.functions)]
-        table = [call("_tg.Function", [fv.wire_name, str_literal(fv.name), fv.args_cls]
-                      + ([] if fv.oneway else [fv.result_cls])) for fv in full.functions]
+        # (wire name, method name, args class[, result class]): the lazy module makes
+        # the thriftgen.runtime.service.Function objects when it binds the clients.
+        function_table = [tuple_([fv.wire_name, str_literal(fv.name), str_literal(fv.args_cls)]
+                                 + ([] if fv.oneway else [str_literal(fv.result_cls)]))
+                          for fv in full.functions]
         base = full.base
+        client_bases = f"{base}.Client, Iface" if base else "_tg.Client, Iface"
+        async_base = f"{base}.AsyncClient" if base else "_tg.AsyncClient"
+        processor_base = f"{base}.Processor" if base else "_tg.Processor"
+        table = ([(st.name, st.base) for st in full.structs]
+                 + [("Client", client_bases), ("AsyncClient", async_base),
+                    ("Processor", processor_base)])
+        module_level = {name for name, _ in table} | {"Iface"}
+        imports, type_checking = with_type_checking(full.imports, module_level)
         return SlimServiceView(
-            name=full.name, file_name=full.file_name, source=full.source, doc=docstring(first_line(svc.doc), IND1),
-            imports=full.imports, all_names=full.all_names,
+            name=full.name, file_name=full.file_name, source=full.source,
+            doc=docstring(first_line(svc.doc), IND1),
+            imports=imports, all_names=full.all_names, type_checking=type_checking,
             iface_base=f"({base}.Iface)" if base else "",
             functions=functions, structs=full.structs,
-            client_bases=f"{base}.Client, Iface" if base else "_tg.Client, Iface",
-            async_base=f"{base}.AsyncClient" if base else "_tg.AsyncClient",
-            processor_base=f"{base}.Processor" if base else "_tg.Processor",
-            bind=layout(call("_tg.bind_service", [
-                str_literal(svc.name), "Client", "AsyncClient", "Processor", list_(table)])))
+            client_bases=client_bases, async_base=async_base, processor_base=processor_base,
+            lazy=lazy_call(table, [str_literal(svc.name), list_(function_table)]))

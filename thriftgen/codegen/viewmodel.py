@@ -186,9 +186,14 @@ class TTypesView:
     enums: list
     structs: list
     typedefs: list
-    local_aliases: list
+    local_aliases: list  # every "_tg_X = X" line ...
     fix_specs: str
     all_names: str
+    #: ... split by when it may be written: aliases of enums right after the enums
+    #: (a field default such as ``Color: Color = _tg_Color.GREEN`` is evaluated when its
+    #: class is created), the others after the classes
+    enum_aliases: list = field(default_factory=list)
+    class_aliases: list = field(default_factory=list)
     fast_codec: str = ""  # module-level fast codec section (see codegen.fastcodec)
 
 
@@ -711,6 +716,38 @@ class Builder:
             self.pynames[id(struct)] = cached
         return cached[1]
 
+    # -- field masks (-thrift with_field_mask) --------------------------------------------
+
+    def field_mask_alias(self) -> str:
+        """How ttypes modules import ``thriftgen.runtime.fieldmask`` (never a package alias)."""
+        alias = "_tg_fieldmask"
+        while alias in self.module_alias.values():
+            alias += "_"
+        return alias
+
+    def add_field_mask(self, view: object, d: ast.Struct) -> None:
+        """Class-body lines for ``with_field_mask``: the tables ``FieldMask`` reads
+        (required fields -- slim classes have them already -- and IDL names that
+        keyword escaping changed) and ``Cls.field_mask(*paths, black=False)``, unless
+        an IDL field is called ``field_mask`` (options never rename fields)."""
+        pynames = self.field_names(d)
+        slim = self.RUNTIME_MODULE == "slim"
+        body = IND2 if slim else IND1  # slim classes sit under ``if TYPE_CHECKING:``
+        lines = []
+        required = [pynames[f.name] for f in d.fields if f.requiredness == ast.REQUIRED]
+        if required and not slim:
+            lines.append(assign("_tg_required", tuple_([str_literal(n) for n in required]), body))
+        renamed = [(str_literal(f.name), str_literal(pynames[f.name]))
+                   for f in d.fields if pynames[f.name] != f.name]
+        if renamed:
+            lines.append(assign("_tg_idl_names", dict_(renamed), body))
+        if "field_mask" not in pynames.values():  # else the IDL field keeps the name
+            lines.append(f"{body}field_mask = {self.field_mask_alias()}.field_mask_method")
+        if isinstance(view, StructView):
+            view.class_attrs.extend(lines)
+        else:  # slim: rendered by templates/slim/macros.j2
+            view.field_mask = lines  # type: ignore[attr-defined]
+
     # -- structs ------------------------------------------------------------------------
 
     def struct_view(self, path: str, name: str, kind: str, fields: list, doc: Optional[str],
@@ -1044,6 +1081,8 @@ class Builder:
                     elif isinstance(d, ast.Struct):
                         structs.append(self.struct_view(pf.path, sym.name, d.kind, d.fields,
                                                         d.doc, names, d))
+                        if self.options.with_field_mask:
+                            self.add_field_mask(structs[-1], d)
                         all_names.append(sym.name)
                         classes.append(sym.name)
                     elif isinstance(d, (ast.Typedef, ast.Senum)):
@@ -1053,13 +1092,24 @@ class Builder:
                     continue
         names.enum_module = bool(enums)
         fast_codec = ""
-        if structs and not self.options.no_fast_codec:
+        # -thrift fast_codec=aot only: by default the runtime compiles the same code on first
+        # use (the section is ~3x the rest of the module; see codegen.fastcodec).
+        if structs and self.options.fast_codec == "aot" and not self.options.no_fast_codec:
             from thriftgen.codegen.fastcodec import fast_codec_section
             fast_codec = fast_codec_section(structs, names)
         imports = names.import_lines()
+        if self.options.with_field_mask and structs:
+            runtime = next(i for i, line in enumerate(imports)
+                           if line.startswith("from thriftgen.runtime import "))
+            imports.insert(runtime + 1, "from thriftgen.runtime import fieldmask as "
+                           + self.field_mask_alias())
         return TTypesView(
             imports=imports, enums=enums, structs=structs, typedefs=typedefs,
             local_aliases=[f"_tg_{n} = {n}" for n in sorted(names.local_aliases)],
+            enum_aliases=[f"_tg_{n} = {n}" for n in sorted(names.local_aliases)
+                          if any(e.name == n for e in enums)],
+            class_aliases=[f"_tg_{n} = {n}" for n in sorted(names.local_aliases)
+                           if not any(e.name == n for e in enums)],
             fix_specs=layout(call("_tg.fix_specs", [list_(classes)])) if classes else "",
             all_names=assign("__all__", list_([str_literal(n) for n in all_names])),
             fast_codec=fast_codec)

@@ -2,11 +2,11 @@
 
 Public API::
 
-    serialize(obj, protocol="binary", *, strict_utf8=True) -> bytes
+    serialize(obj, protocol="binary", *, strict_utf8=True, mask=None) -> bytes
     deserialize(cls, data, protocol="binary", *, strict_utf8=True,
-                max_depth=64, allow_trailing=False) -> obj
+                max_depth=64, allow_trailing=False, mask=None) -> obj
     decode_struct(cls, buf, offset=0, protocol="binary", *, strict_utf8=True,
-                  max_depth=64) -> (obj, end)
+                  max_depth=64, mask=None) -> (obj, end)
     encode_message(name, msg_type, seqid, args_obj, protocol="binary") -> bytes
     decode_message_header(buf, protocol="binary", offset=0)
         -> (name, msg_type, seqid, offset_of_body)
@@ -39,6 +39,9 @@ the nesting of structs while decoding: a struct nested 64 deep (counting the
 outermost) decodes, 65 deep raises ``ProtocolError(kind='depth_limit')``.
 Unknown fields are skipped with the remaining budget, each nested struct or
 container counting one level.
+
+Field masks: ``mask=`` takes a :class:`thriftgen.runtime.fieldmask.FieldMask`
+(encode only / decode only the selected parts; see that module).
 
 ``thriftgen.runtime.skip`` is the function; the module of the same name
 (``from thriftgen.runtime.skip import skip, message_end``) holds the
@@ -122,8 +125,14 @@ def _keys(table, protocol, strict_utf8):
         raise _bad_protocol(protocol) from None
 
 
-def serialize(obj, protocol="binary", *, strict_utf8=True):
-    """Encode struct/union/exception instance ``obj``; return ``bytes``."""
+def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
+    """Encode struct/union/exception instance ``obj``; return ``bytes``.
+
+    ``mask``: a :class:`~thriftgen.runtime.fieldmask.FieldMask` -- only what it
+    selects is written.
+    """
+    if mask is not None and not mask.passes_all:
+        return mask._encode(obj, protocol, strict_utf8)
     cls = obj.__class__
     attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
     d = cls.__dict__
@@ -150,7 +159,9 @@ def serialize(obj, protocol="binary", *, strict_utf8=True):
         raise pe from ex
 
 
-def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth):
+def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
+    if mask is not None and not mask.passes_all:
+        return mask._decode(cls, buf, offset, protocol, strict_utf8, max_depth)
     attr, slot, hook = _keys(_DEC_KEYS, protocol, strict_utf8)
     d = cls.__dict__
     if hook is not None and max_depth == _DEFAULT_DEPTH and hook in d:
@@ -182,12 +193,13 @@ def _as_bytes(data):
     return bytes(data)
 
 
-def decode_struct(cls, buf, offset=0, protocol="binary", *, strict_utf8=True, max_depth=64):
+def decode_struct(cls, buf, offset=0, protocol="binary", *, strict_utf8=True, max_depth=64,
+                  mask=None):
     """Decode one ``cls`` value starting at ``offset``; return ``(obj, end)``."""
     buf = _as_bytes(buf)
     if offset < 0 or offset > len(buf):
         raise ValueError("offset %d outside the buffer" % offset)
-    return _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth)
+    return _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask)
 
 
 def deserialize(
@@ -198,14 +210,17 @@ def deserialize(
     strict_utf8=True,
     max_depth=64,
     allow_trailing=False,
+    mask=None,
 ):
     """Decode ``data`` (bytes-like) as one ``cls`` value.
 
     The whole input must be consumed unless ``allow_trailing=True``; extra
-    bytes raise ``ProtocolError(kind='invalid_data')``.
+    bytes raise ``ProtocolError(kind='invalid_data')``.  ``mask``: a
+    :class:`~thriftgen.runtime.fieldmask.FieldMask` -- what it drops is
+    skipped, not built.
     """
     buf = data if data.__class__ is bytes else _as_bytes(data)
-    obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth)
+    obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth, mask)
     if end != len(buf) and not allow_trailing:
         raise ProtocolError(
             "invalid_data",

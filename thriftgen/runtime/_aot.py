@@ -11,7 +11,8 @@ or a class without generated code is used.
 Error paths: each generated function has one ``try``; its handler calls
 :func:`_wrap` with a table mapping *line offsets from the ``def`` line* to
 path contexts, so the same table works in an ``exec``'d JIT source and at
-any position inside a generated file.
+any position inside a generated file. Generated modules pass a key to rebuild
+the table with instead of the table itself (see :func:`_wrap`).
 """
 
 import functools
@@ -213,14 +214,29 @@ def _parse_ctx(text):
     return ast.literal_eval(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _aot_ctx(cls, proto, slot, fast_defaults):
+    try:
+        return _jit().aot_context(cls, proto, slot, fast_defaults)
+    except Exception:  # a spec the generator rejects now: the error keeps no path
+        return {}
+
+
 def _wrap(ex, ctxmap, loc, encoding=False):
     """Called from a codec function's exception handler: ``ex`` as a
     ProtocolError carrying the path of the line that failed (``ctxmap`` is
-    keyed by line offset from the function's ``def`` line)."""
+    keyed by line offset from the function's ``def`` line).
+
+    Generated (ahead-of-time) functions pass ``(cls, proto, slot, fast_defaults)``
+    instead of the table, which is then rebuilt by running the generator again
+    (:func:`._compiler.aot_context`; only on errors, cached); modules of earlier
+    versions pass the table as text."""
     pe = W.convert_exception(ex, encoding)
     tb = ex.__traceback__
     if tb is not None:
-        if ctxmap.__class__ is str:  # generated modules keep the table as text
+        if ctxmap.__class__ is tuple:
+            ctxmap = _aot_ctx(*ctxmap)
+        elif ctxmap.__class__ is str:
             ctxmap = _parse_ctx(ctxmap)
         ctx = ctxmap.get(tb.tb_lineno - tb.tb_frame.f_code.co_firstlineno)
         if ctx:
@@ -287,4 +303,4 @@ def _install(cls, proto, enc, dec, size):
 HELPERS = frozenset(k for k in list(globals()) if k.startswith("_") and not k.startswith("__")
                     and k not in ("_compiler", "_jit", "_bulk_cache", "_uuid_mod", "_render",
                                   "_BULK_TABLE_SIZE", "_BULK_PACKERS", "_bulk_tables",
-                                  "_parse_ctx"))
+                                  "_parse_ctx", "_aot_ctx"))

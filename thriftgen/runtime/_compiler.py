@@ -44,7 +44,9 @@ share every line of it:
   constants become module-level definitions instead of ``exec`` namespace
   bindings, helpers are imported from :mod:`._aot`.  Decoders emitted this
   way hold only the canonical-order fast path and hand anything else
-  (out-of-order, unknown or repeated fields) to the JIT's general loop.
+  (out-of-order, unknown or repeated fields) to the JIT's general loop; their
+  error-context tables are not emitted but rebuilt when an error needs one
+  (:func:`aot_context`).
 
 Generated function shapes::
 
@@ -448,13 +450,48 @@ class _AotTarget:
         self.class_const = self._define(("cls", cls_expr), cls_expr, "cls")
 
     def finish(self, g):
-        # as text, parsed only when an error needs it: a dict of tuples per
-        # function would cost every import of the module
-        ctx = self._define(("ctx", object()), repr(repr(g.ctxmap)), "ctx", code=False)
+        # No error-context table in the module (it was ~20% of the section): the
+        # handler names the function instead, and _aot._wrap regenerates the table
+        # from the class with the same generator (aot_context) when an error occurs.
+        ctx = "(%s, %r, %d, %d)" % (self.class_const, g.proto, g.slot,
+                                    1 if self.info.defaults else 0)
         g.lines[0] = g.lines[0].replace("def %s(" % g.fname, "def %s(" % g.aot_name, 1)
         self.functions.append(self._rename("\n".join(g.lines),
                                            {"_cls": self.class_const, "_CTX": ctx}))
         return g.aot_name
+
+
+class _CtxTarget(_AotTarget):
+    """Runs a generator again for a generated class only to get the error-context
+    table of its ahead-of-time function (see :func:`aot_context`): names as the
+    emission saw them, nothing compiled, nested classes left alone."""
+
+    def __init__(self):
+        super().__init__("_", ())
+
+    def enum_map(self, targs):
+        # the emission had an EnumRef (always a table) wherever the spec has an enum
+        return "_em" if isinstance(targs, type) else None
+
+    def struct_fn(self, owner, targs, slot):
+        _struct_class(owner, targs)
+        return "_s"
+
+    def finish(self, g):
+        return g.ctxmap
+
+
+def aot_context(cls, proto, slot, fast_defaults):
+    """The error-context table (line offset -> path context) of ``cls``'s ahead-of-time
+    ``slot`` function for ``proto``: the generator that emitted it runs again on the
+    class's ``thrift_spec`` (fields in id order, as emitted) and gives the same lines.
+    ``fast_defaults``: the emitted decoder assigned every field (``_ClassInfo.defaults``)."""
+    spec = sorted((e for e in _spec_of(cls) if e is not None), key=lambda e: e[0])
+    info = _ClassInfo(cls.__name__, cls.__name__, _is_union(cls), _fields_of(cls, spec),
+                      defaults=bool(fast_defaults))
+    target = _CtxTarget()
+    target.begin(info, proto, cls.__name__)
+    return _generate(info, proto, slot, target, "fast" if slot == DEC else "full")
 
 
 # ---------------------------------------------------------------------------
