@@ -38,7 +38,8 @@ def generated_targets():
     idl = os.path.join(work, "fuzzgen.thrift")
     with open(idl, "w") as fh:
         fh.write(rt_models.IDL.replace("namespace py tgapache", "namespace py tg_fuzzgen"))
-    subprocess.run([sys.executable, "-m", "thriftgen", "-o", os.path.join(work, "out"), idl],
+    subprocess.run([sys.executable, "-m", "thriftgen", "-thrift", "fast_codec=aot", "-o",
+                    os.path.join(work, "out"), idl],
                    cwd=ROOT, check=True, capture_output=True)
     sys.path.insert(0, os.path.join(work, "out"))
     mod = importlib.import_module("tg_fuzzgen.ttypes")

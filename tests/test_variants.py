@@ -1,7 +1,8 @@
 """The same user code runs unchanged against every output variant.
 
-Variants: ``default`` (with the generated fast codec), ``no_fast_codec``,
-``no_default_serdes``, ``slim`` and ``slim,no_default_serdes``. Each is
+Variants: ``default`` (the codec compiled on first use), ``fast_codec=aot``
+(generated into the module), ``no_fast_codec``, ``no_default_serdes``,
+``with_field_mask``, ``slim`` and ``slim,no_default_serdes``. Each is
 generated from the fixtures into its own package prefix, so all of them import
 side by side; :func:`user_code` - construct, compare, repr, validate, raise,
 serialize, deserialize, call a service - runs against each, and what it
@@ -24,7 +25,9 @@ from thriftgen.runtime.service import function_table
 
 VARIANTS = {
     "default": {},
+    "fast_codec_aot": {"fast_codec": "aot"},
     "no_fast_codec": {"no_fast_codec": True},
+    "with_field_mask": {"with_field_mask": True},
     "no_default_serdes": {"no_default_serdes": True},
     "slim": {"template": "slim"},
     "slim_no_serdes": {"template": "slim", "no_default_serdes": True},

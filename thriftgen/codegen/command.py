@@ -97,8 +97,9 @@ def gen_cmd(
     thrift: List[str] = typer.Option(
         [], "-thrift", "--thrift", metavar="OPT[=VALUE][,OPT...]",
         help="Generator options, comma separated, repeatable: trim_idl[=all], no_fmt, "
-             "package_prefix=PKG, template=default (reserved: template=slim, "
-             "with_field_mask, no_default_serdes, no_fast_codec)."),
+             "package_prefix=PKG, template=default|slim, fast_codec=jit|aot, "
+             "with_field_mask, no_default_serdes, no_fast_codec (an unknown option "
+             "lists them all)."),
     method: List[str] = typer.Option(
         [], "-m", "--method", metavar="PATTERN",
         help="With trimming: keep only matching methods (regular expression on "

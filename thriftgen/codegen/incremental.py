@@ -102,7 +102,7 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
                              key=key, inputs=entry["inputs"])
     prev = gen.load_job(key) if gen else None
 
-    from thriftgen.idl.frontend import load_checked_program
+    from thriftgen.idl.frontend import load_checked_program, load_trimmed_program
 
     trimming = options.trim_idl or bool(job.methods)
     trim_opts, inputs = _trim_options(job, options) if trimming else (None, {})
@@ -111,17 +111,20 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
         from thriftgen.idl.cache import ParseCache
 
         parse_cache = ParseCache(cache_dir)
-    program = load_checked_program(job.roots, job.include_dirs, sink, parse_cache)
-    inputs.update(_program_inputs(program, job))
-    file_hashes = {pf.path: pf.content_hash for pf in program}
-    graph = {pf.path: sorted(set(pf.includes.values())) for pf in program}
     trim_report = ""
     if trimming:
-        from thriftgen.trim import format_text, trim_program
+        from thriftgen.trim import format_text
 
-        result = trim_program(program, trim_opts, sink)
-        program = result.program
+        # Parses in full only what trimming may keep (see load_trimmed_program): every
+        # file is still read, hashed and recorded below, so any edit is noticed.
+        result = load_trimmed_program(job.roots, job.include_dirs, trim_opts, sink, parse_cache)
+        full, program = result.original, result.program
         trim_report = format_text(result.stats)
+    else:
+        full = program = load_checked_program(job.roots, job.include_dirs, sink, parse_cache)
+    inputs.update(_program_inputs(full, job))
+    file_hashes = {pf.path: pf.content_hash for pf in full}
+    graph = {pf.path: sorted(set(pf.includes.values())) for pf in full}
 
     fmt_cache = FormatCache(cache_dir) if use_cache and not options.no_fmt else None
     previous = None if trimming or prev is None else _Previous(prev, job.outdir, file_hashes, graph)
