@@ -1104,6 +1104,22 @@ class _CmpDec(_Gen):
         L(ind + 1, "%s = {}" % dst)
 
 
+def compact_field_loop(L):
+    """The head of a compact decoder's general field loop (inside ``try:``): reads
+    one field header into ``ct`` (type id) and ``fid`` (delta or long form)."""
+    L(2, "while True:")
+    L(3, "b = buf[pos]")
+    L(3, "pos += 1")
+    L(3, "ct = b & 15")
+    L(3, "if not ct:")
+    L(4, "break")
+    L(3, "if b > 15:")
+    L(4, "fid = last + (b >> 4)")
+    L(3, "else:")
+    L(4, "fid, pos = _rzz16(buf, pos)")
+    L(3, "last = fid")
+
+
 def _gen_compact_decoder(info, proto, slot, target, variant):
     g = _CmpDec(info, proto, slot, target, variant)
     fields = info.fields
@@ -1162,17 +1178,7 @@ def _gen_compact_decoder(info, proto, slot, target, variant):
             L(2, "last = ls >> 4")
         else:
             L(2, "last = 0")
-    L(2, "while True:")
-    L(3, "b = buf[pos]")
-    L(3, "pos += 1")
-    L(3, "ct = b & 15")
-    L(3, "if not ct:")
-    L(4, "break")
-    L(3, "if b > 15:")
-    L(4, "fid = last + (b >> 4)")
-    L(3, "else:")
-    L(4, "fid, pos = _rzz16(buf, pos)")
-    L(3, "last = fid")
+    compact_field_loop(L)
 
     def body(ind, f):
         ctx = (("f", f.seg),)

@@ -539,17 +539,7 @@ def struct_decoder(mask, node, proto, slot):
             L(2, "last = ls >> 4")
         else:
             L(2, "last = 0")
-        L(2, "while True:")
-        L(3, "b = buf[pos]")
-        L(3, "pos += 1")
-        L(3, "ct = b & 15")
-        L(3, "if not ct:")
-        L(4, "break")
-        L(3, "if b > 15:")
-        L(4, "fid = last + (b >> 4)")
-        L(3, "else:")
-        L(4, "fid, pos = _rzz16(buf, pos)")
-        L(3, "last = fid")
+        C.compact_field_loop(L)
 
         def body(ind, f):
             if f.ttype == _BOOL:
