@@ -65,6 +65,20 @@ class NamingError(ThriftgenError):
 
 def rejection(name: str, what: str = "name") -> Optional[str]:
     """Why ``name`` cannot be used as a Python name at all (None if it can)."""
+    if name in _ACCEPTED:  # asked for every field of every struct: mostly the same names
+        return None
+    problem = _rejection(name, what)
+    if problem is None and len(_ACCEPTED) < _ACCEPTED_MAX:
+        _ACCEPTED.add(name)
+    return problem
+
+
+#: Names rejection() accepted (whatever ``what`` was: it only words the message).
+_ACCEPTED: set = set()
+_ACCEPTED_MAX = 1 << 16
+
+
+def _rejection(name: str, what: str) -> Optional[str]:
     if not _IDENT.match(name):
         return f"{what} '{name}' is not a valid Python identifier"
     if name.startswith("__"):

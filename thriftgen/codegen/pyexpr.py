@@ -23,8 +23,7 @@ black measures them (East Asian wide characters count two).
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -51,21 +50,51 @@ def str_width(text: str) -> int:
 
 
 class Expr:
+    __slots__ = ()
+
     def flat(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _key(self) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-@dataclass(frozen=True)
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self)
+                and self._key() == other._key())  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._key()))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._key()!r}"
+
+
+# The expression classes are built in the hot loops of the view model: plain slotted
+# classes (set through object.__setattr__, immutable afterwards) rather than frozen
+# dataclasses, whose __init__ costs several times more.
+
+_set = object.__setattr__
+
+
 class Atom(Expr):
     """Text black never splits (a name, a number, a string literal, ``x.y``)."""
 
+    __slots__ = ("text",)
     text: str
+
+    def __init__(self, text: str):
+        _set(self, "text", text)
 
     def flat(self) -> str:
         return self.text
 
+    def _key(self) -> tuple:
+        return (self.text,)
 
-@dataclass(frozen=True)
+
 class Group(Expr):
     """``open item, item close``: a call, subscript, parameter list or display.
 
@@ -75,38 +104,60 @@ class Group(Expr):
     ``one_tuple`` renders ``(x,)``.
     """
 
+    __slots__ = ("open", "items", "close", "display", "one_tuple", "_body")
     open: str
     items: tuple
     close: str
-    display: bool = False
-    one_tuple: bool = False
+    display: bool
+    one_tuple: bool
+    _body: Optional[str]
+
+    def __init__(self, open: str, items: tuple, close: str, display: bool = False,
+                 one_tuple: bool = False):
+        _set(self, "open", open)
+        _set(self, "items", items)
+        _set(self, "close", close)
+        _set(self, "display", display)
+        _set(self, "one_tuple", one_tuple)
+        _set(self, "_body", None)
 
     def body(self) -> str:
-        # Memoized (outside the dataclass fields): layout asks a nested group for its
-        # text at every level it tries.
-        text = self.__dict__.get("_body")
+        # Memoized: layout asks a nested group for its text at every level it tries.
+        text = self._body
         if text is None:
             text = ", ".join([i.flat() for i in self.items])
             if self.one_tuple:
                 text += ","
-            self.__dict__["_body"] = text
+            _set(self, "_body", text)
         return text
 
     def flat(self) -> str:
         return self.open + self.body() + self.close
 
+    def _key(self) -> tuple:
+        return (self.open, self.items, self.close, self.display, self.one_tuple)
 
-@dataclass(frozen=True)
+
 class Seq(Expr):
     """Parts written next to each other (``key: value``, ``name=value``, ...)."""
 
+    __slots__ = ("parts", "_flat")
     parts: tuple
+    _flat: Optional[str]
+
+    def __init__(self, parts: tuple):
+        _set(self, "parts", parts)
+        _set(self, "_flat", None)
 
     def flat(self) -> str:
-        text = self.__dict__.get("_flat")
+        text = self._flat
         if text is None:
-            text = self.__dict__["_flat"] = "".join([p.flat() for p in self.parts])
+            text = "".join([p.flat() for p in self.parts])
+            _set(self, "_flat", text)
         return text
+
+    def _key(self) -> tuple:
+        return (self.parts,)
 
 
 ExprLike = Union[Expr, str]
@@ -116,13 +167,18 @@ def _as_expr(e: ExprLike) -> Expr:
     return Atom(e) if isinstance(e, str) else e
 
 
+def _exprs(items: Iterable[ExprLike]) -> tuple:
+    return tuple([Atom(i) if isinstance(i, str) else i for i in items])
+
+
 def seq(*parts: ExprLike) -> Expr:
-    exprs = tuple(_as_expr(p) for p in parts)
-    return exprs[0] if len(exprs) == 1 else Seq(exprs)
+    if len(parts) == 1:
+        return _as_expr(parts[0])
+    return Seq(_exprs(parts))
 
 
 def call(func: str, args: Iterable[ExprLike] = ()) -> Group:
-    return Group(func + "(", tuple(_as_expr(a) for a in args), ")")
+    return Group(func + "(", _exprs(args), ")")
 
 
 def kwarg(name: str, value: ExprLike) -> Expr:
@@ -130,27 +186,26 @@ def kwarg(name: str, value: ExprLike) -> Expr:
 
 
 def subscript(base: str, args: Sequence[ExprLike]) -> Group:
-    return Group(base + "[", tuple(_as_expr(a) for a in args), "]")
+    return Group(base + "[", _exprs(args), "]")
 
 
 def tuple_(items: Sequence[ExprLike]) -> Group:
-    items = tuple(_as_expr(i) for i in items)
-    return Group("(", items, ")", display=True, one_tuple=len(items) == 1)
+    items = _exprs(items)
+    return Group("(", items, ")", True, len(items) == 1)
 
 
 def list_(items: Sequence[ExprLike]) -> Group:
-    return Group("[", tuple(_as_expr(i) for i in items), "]", display=True)
+    return Group("[", _exprs(items), "]", True)
 
 
 def set_(items: Sequence[ExprLike]) -> Expr:
     if not items:
         return Atom("set()")
-    return Group("{", tuple(_as_expr(i) for i in items), "}", display=True)
+    return Group("{", _exprs(items), "}", True)
 
 
 def dict_(items: Sequence[tuple]) -> Group:
-    return Group("{", tuple(seq(_as_expr(k), ": ", _as_expr(v)) for k, v in items), "}",
-                 display=True)
+    return Group("{", tuple([seq(k, ": ", v) for k, v in items]), "}", True)
 
 
 # --------------------------------------------------------------------------- layout
@@ -170,35 +225,48 @@ def _flat(parts: Sequence[Expr]) -> str:
     return "".join([p.flat() for p in parts])
 
 
-def _fits(indent: str, text: str) -> bool:
+def fits(indent: str, text: str) -> bool:
+    """``indent + text`` fits on one line (what :func:`layout` leaves alone)."""
     if text.isascii() and indent.isascii():  # the common case, without a call
         return len(indent) + len(text) <= LINE_LENGTH
     return str_width(indent) + str_width(text) <= LINE_LENGTH
 
 
+_fits = fits
+
+
 def _split(parts: list, idx: int, indent: str) -> list[str]:
     """Split the line at the Group ``parts[idx]`` (head / body / tail)."""
     group = parts[idx]
-    head = _flat(parts[:idx]) + group.open
-    tail = group.close + _flat(parts[idx + 1:])
+    return _split_group(indent, _flat(parts[:idx]) + group.open, group,
+                        group.close + _flat(parts[idx + 1:]))
+
+
+def _split_group(indent: str, head: str, group: Group, tail: str) -> list[str]:
     inner = indent + INDENT
-    body = group.body()
     explode = group.display and len(group.items) >= 2
-    if not explode and _fits(inner, body):
-        return [indent + head, inner + body, indent + tail]
+    if not explode:
+        body = group.body()
+        if _fits(inner, body):
+            return [indent + head, inner + body, indent + tail]
     lines = [indent + head]
     _exploded(group.items, inner, lines)
     lines.append(indent + tail)
     return lines
 
 
-def _exploded(items: tuple, inner: str, lines: list) -> None:
+def _exploded(items: Sequence, inner: str, lines: list) -> None:
     """One item per line with a trailing comma (``_line`` of each, the common case
-    of an item that fits inlined)."""
+    of an item that fits inlined). A ``str`` item is an atom: never split."""
+    room = LINE_LENGTH - str_width(inner)  # for ASCII items (most), fits() without a call
+    append = lines.append
     for item in items:
+        if isinstance(item, str):
+            append(inner + item + ",")
+            continue
         text = item.flat() + ","
-        if _fits(inner, text):
-            lines.append(inner + text)
+        if len(text) <= room and text.isascii() or not text.isascii() and _fits(inner, text):
+            append(inner + text)
         else:
             lines.extend(_line(_parts(item) + [Atom(",")], inner))
 
@@ -230,6 +298,9 @@ def layout(expr: ExprLike, indent: str = "", head: str = "", tail: str = "",
     text = head + expr.flat() + tail
     if _fits(indent, text):  # most lines: what _line would return, without the parts
         return indent + text
+    if isinstance(expr, Group) and expr.items and not tail:
+        # The line's last bracket pair is the expression's own: where _line splits.
+        return "\n".join(_split_group(indent, head + expr.open, expr, expr.close))
     parts = ([Atom(head)] if head else []) + _parts(expr) + ([Atom(tail)] if tail else [])
     return "\n".join(_line(parts, indent, assignment))
 
@@ -243,24 +314,41 @@ def def_line(name: str, params: Sequence[ExprLike], returns: str, indent: str = 
              keyword: str = "def") -> str:
     """``def name(params) -> returns:`` (black's left-hand split on the parameters);
     ``keyword="async def"`` for a coroutine."""
-    group = Group(f"{keyword} {name}(", tuple(_as_expr(p) for p in params), ")")
+    open_ = f"{keyword} {name}("
+    body = ", ".join([p if isinstance(p, str) else p.flat() for p in params])
     tail = f") -> {returns}:"
-    text = group.open + group.body() + tail
+    text = open_ + body + tail
     if _fits(indent, text):
         return indent + text
     inner = indent + INDENT
-    body = group.body()
     if _fits(inner, body):
-        if len(group.items) == 1:
+        if len(params) == 1:
             body += ","  # black adds a comma when the split body has none
-        return "\n".join([indent + group.open, inner + body, indent + tail])
-    lines = [indent + group.open]
-    _exploded(group.items, inner, lines)
+        return "\n".join([indent + open_, inner + body, indent + tail])
+    lines = [indent + open_]
+    _exploded(params, inner, lines)
     lines.append(indent + tail)
+    return "\n".join(lines)
+
+
+def assign_tuple(target: str, items: Sequence[ExprLike], indent: str = "") -> str:
+    """``assign(target, tuple_(items), indent)`` without making atoms of the ``str``
+    items (a statement the view model writes for every class)."""
+    if len(items) < 2:
+        return assign(target, tuple_(items), indent)
+    head = f"{target} = ("
+    text = head + ", ".join([i if isinstance(i, str) else i.flat() for i in items]) + ")"
+    if _fits(indent, text):
+        return indent + text
+    # Exploded one item per line, as layout() does a display of two or more items.
+    lines = [indent + head]
+    _exploded(items, indent + INDENT, lines)
+    lines.append(indent + ")")
     return "\n".join(lines)
 
 
 __all__ = [
     "Atom", "Group", "Seq", "Expr", "seq", "call", "kwarg", "subscript", "tuple_", "list_",
-    "set_", "dict_", "layout", "assign", "def_line", "str_width", "LINE_LENGTH",
+    "set_", "dict_", "layout", "assign", "assign_tuple", "def_line", "fits", "str_width",
+    "LINE_LENGTH",
 ]

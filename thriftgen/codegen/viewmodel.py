@@ -19,15 +19,15 @@ from __future__ import annotations
 import os
 import uuid as uuid_mod
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 from thriftgen import __version__
 from thriftgen.codegen import naming
 from thriftgen.codegen.literals import (bytes_literal, comment_text, docstring, float_literal,
                                         int_literal, str_literal)
 from thriftgen.codegen.options import GenOptions
-from thriftgen.codegen.pyexpr import (Atom, Expr, assign, call, def_line, dict_, kwarg,
-                                      layout, list_, seq, set_, subscript, tuple_)
+from thriftgen.codegen.pyexpr import (Atom, Expr, assign, assign_tuple, call, def_line, dict_,
+                                      fits, kwarg, layout, list_, seq, set_, subscript, tuple_)
 from thriftgen.diagnostics import DiagnosticSink
 from thriftgen.idl import ast
 from thriftgen.idl.loader import ParsedFile, Program, gc_paused
@@ -39,6 +39,9 @@ IND3 = IND1 * 3
 TYPING_NAMES = ("Any", "ClassVar", "Dict", "FrozenSet", "List", "Mapping", "Optional", "Set", "Tuple",
                 "Union")
 BUILTIN_NAMES = ("Exception", "bool", "bytes", "float", "frozenset", "int", "object", "str")
+#: What FileNames may spell differently when a scope shadows it (plus the package's own
+#: definitions, see Builder._shadowable).
+_SHADOWABLE = frozenset(TYPING_NAMES + BUILTIN_NAMES + ("uuid",))
 #: Names bound inside a generated ``process_x`` method.
 PROCESS_LOCALS = frozenset(["self", "seqid", "iprot", "oprot", "args", "result", "ex"])
 
@@ -51,6 +54,24 @@ _BASE_KIND = {"byte": "i8", "slist": "string"}
 _INT_KINDS = ("i8", "i16", "i32", "i64")
 _INT_RANGE = {"i8": 8, "i16": 16, "i32": 32, "i64": 64}
 _IMMUTABLE_KINDS = ("bool", "i8", "i16", "i32", "i64", "double", "string", "binary", "uuid", "enum")
+
+
+def _type_key(t: object) -> Optional[tuple]:
+    """What identifies a type reference as written (annotations do not change what
+    it resolves to); None for anything unexpected (resolved without caching)."""
+    cls = t.__class__
+    if cls is ast.BaseType or cls is ast.NamedType:
+        return (cls, t.name)  # type: ignore[attr-defined]
+    if cls is ast.ListType or cls is ast.SetType:
+        elem = _type_key(t.elem)  # type: ignore[attr-defined]
+        return None if elem is None else (cls, elem)
+    if cls is ast.MapType:
+        key, value = _type_key(t.key), _type_key(t.value)  # type: ignore[attr-defined]
+        return None if key is None or value is None else (cls, key, value)
+    return None
+
+
+_NONE = Atom("None")
 
 
 class _Skip(Exception):
@@ -257,6 +278,8 @@ class FileNames:
         self.external: set = set()  # packages whose ttypes are imported
         self.local_aliases: set = set()  # _tg_X = X (ttypes only)
         self.service_base: Optional[str] = None  # dotted module of the base service
+        self.hints: dict = {}  # the Builder's per-file cache of type spellings (see Builder.hint)
+        self.shadowable: Optional[frozenset] = None  # see Builder._shadowable
 
     def typing(self, name: str, shadow: frozenset = frozenset()) -> str:
         if name in self.module_level or name in shadow:
@@ -371,6 +394,9 @@ class Builder:
         self.no_c_codec: set = set()  # (module, class name) whose specs Apache's C codec cannot use
         self.by_declaration: set = set()
         self.base_service_alias = "_tg_base"  # see _assign_aliases
+        self._resolved: dict = {}  # (path, _type_key) -> TypeInfo, see resolve
+        self._interned: dict = {}  # see _type_info
+        self._package_names: Optional[dict] = None  # see shadowable
 
     # -- errors ----------------------------------------------------------------
 
@@ -482,30 +508,90 @@ class Builder:
     # -- types ---------------------------------------------------------------------
 
     def resolve(self, path: str, t: object) -> TypeInfo:
+        # Many fields share a type: resolve each (file, type) once. Failures are not
+        # cached (each use reports its error, as before).
+        cls = t.__class__
+        if cls is ast.BaseType or cls is ast.NamedType:  # most references: a flat key
+            key: Optional[tuple] = (path, cls, t.name)  # type: ignore[attr-defined]
+        else:
+            key = _type_key(t)
+            if key is None:
+                return self._resolve(path, t)
+            key = (path, key)
+        ti = self._resolved.get(key)
+        if ti is None:
+            ti = self._resolved[key] = self._resolve(path, t)
+        return ti
+
+    def _type_info(self, kind: str, elem: Optional[TypeInfo] = None, key: Optional[TypeInfo] = None,
+                   value: Optional[TypeInfo] = None, sym: Optional[Sym] = None) -> TypeInfo:
+        """The one TypeInfo of that shape (so caches below can key on its identity); the
+        parts are themselves interned, and the table keeps them all alive."""
+        ident = (kind, id(elem), id(key), id(value), id(sym))
+        ti = self._interned.get(ident)
+        if ti is None:
+            ti = self._interned[ident] = TypeInfo(kind, elem, key, value, sym)
+        return ti
+
+    def _resolve(self, path: str, t: object) -> TypeInfo:
         found_path, resolved = self.program.resolve_type(path, t)
         if isinstance(resolved, ast.BaseType):
-            return TypeInfo(_BASE_KIND.get(resolved.name, resolved.name))
+            return self._type_info(_BASE_KIND.get(resolved.name, resolved.name))
         if isinstance(resolved, ast.ListType):
-            return TypeInfo("list", elem=self.resolve(found_path, resolved.elem))
+            return self._type_info("list", elem=self.resolve(found_path, resolved.elem))
         if isinstance(resolved, ast.SetType):
-            return TypeInfo("set", elem=self.resolve(found_path, resolved.elem))
+            return self._type_info("set", elem=self.resolve(found_path, resolved.elem))
         if isinstance(resolved, ast.MapType):
-            return TypeInfo("map", key=self.resolve(found_path, resolved.key),
-                            value=self.resolve(found_path, resolved.value))
+            return self._type_info("map", key=self.resolve(found_path, resolved.key),
+                                   value=self.resolve(found_path, resolved.value))
         if isinstance(resolved, ast.Senum):
-            return TypeInfo("string")
+            return self._type_info("string")
         if isinstance(resolved, (ast.Struct, ast.Enum)):
             sym = self.symbols.get((found_path, resolved.name))
             if sym is None:
                 raise _Skip()
-            return TypeInfo("struct" if isinstance(resolved, ast.Struct) else "enum", sym=sym)
+            return self._type_info("struct" if isinstance(resolved, ast.Struct) else "enum",
+                                   sym=sym)
         name = getattr(t, "name", "?")
         what = "a service" if isinstance(resolved, ast.Service) else "undefined"
         self.error(f"type '{name}' is {what}", t)
         raise _Skip()
 
+    # hint, optional_hint and spec_args are asked again and again for the same few
+    # types: their Exprs (immutable, with memoized text) are cached per generated file,
+    # keyed by the TypeInfo's identity (the entry keeps it alive) and by the part of the
+    # shadowing scope that can change a spelling (see _shadowable). A cached answer skips
+    # the FileNames calls of the first one, whose effects (imports, aliases) are already
+    # recorded on that same FileNames.
+
+    def _shadowable(self, names: FileNames) -> frozenset:
+        """Names whose shadowing can change how ``names`` spells a type or value: the
+        typing and builtin names, ``uuid`` and the package's own definitions (see
+        FileNames.typing / builtin / uuid_cls / ref)."""
+        found = names.shadowable
+        if found is None:
+            if self._package_names is None:
+                by_package: dict = {}
+                for sym in self.symbols.values():
+                    by_package.setdefault(sym.module, set()).add(sym.name)
+                self._package_names = by_package
+            found = names.shadowable = _SHADOWABLE | frozenset(
+                self._package_names.get(names.package, ()))
+        return found
+
     def hint(self, ti: TypeInfo, names: FileNames, shadow: frozenset = frozenset(),
              frozen: bool = False) -> Expr:
+        if shadow:
+            shadow = shadow & self._shadowable(names)
+        key = (id(ti), shadow, frozen)
+        hit = names.hints.get(key)
+        if hit is not None and hit[0] is ti:
+            return hit[1]
+        expr = self._hint(ti, names, shadow, frozen)
+        names.hints[key] = (ti, expr)
+        return expr
+
+    def _hint(self, ti: TypeInfo, names: FileNames, shadow: frozenset, frozen: bool) -> Expr:
         k = ti.kind
         if k == "bool":
             return Atom(names.builtin("bool", shadow))
@@ -540,12 +626,32 @@ class Builder:
                          [names.ref(ti.sym, shadow), names.builtin("int", shadow)])
 
     def optional_hint(self, ti: TypeInfo, names: FileNames, shadow: frozenset) -> Expr:
+        if shadow:
+            shadow = shadow & self._shadowable(names)
+        key = (id(ti), shadow, None)
+        hit = names.hints.get(key)
+        if hit is not None and hit[0] is ti:
+            return hit[1]
+        expr = self._optional_hint(ti, names, shadow)
+        names.hints[key] = (ti, expr)
+        return expr
+
+    def _optional_hint(self, ti: TypeInfo, names: FileNames, shadow: frozenset) -> Expr:
         if ti.kind == "enum":
             return subscript(names.typing("Union", shadow), [
                 names.ref(ti.sym, shadow), names.builtin("int", shadow), "None"])
         return subscript(names.typing("Optional", shadow), [self.hint(ti, names, shadow)])
 
     def spec_args(self, ti: TypeInfo, names: FileNames) -> Expr:
+        key = (id(ti), "spec")
+        hit = names.hints.get(key)
+        if hit is not None and hit[0] is ti:
+            return hit[1]
+        expr = self._spec_args(ti, names)
+        names.hints[key] = (ti, expr)
+        return expr
+
+    def _spec_args(self, ti: TypeInfo, names: FileNames) -> Expr:
         k = ti.kind
         if k == "string":
             return Atom('"UTF8"')
@@ -752,6 +858,9 @@ class Builder:
 
     def struct_view(self, path: str, name: str, kind: str, fields: list, doc: Optional[str],
                     names: FileNames, struct_key: object) -> StructView:
+        # The hot path of a big generation: text is assembled from cached per-type
+        # spellings, and an Expr tree is only built for a piece that layout may have to
+        # split (one that does not fit on its own line; see the ``fits`` checks).
         pynames = self.field_names(struct_key)
         resolved = []
         for f in fields:
@@ -763,39 +872,56 @@ class Builder:
         by_decl = any(f.id < 0 for f in fields)
         member_names = frozenset(pynames.values()) | naming.STRUCT_RESERVED | {"__init__"}
         scope = member_names
+        # What of the scope can change a spelling: usually nothing (see _shadowable).
+        scope_hits = scope & self._shadowable(names)
         init_shadow = frozenset(pynames.values()) | {"self"}
         is_union = kind == ast.UNION
         is_exc = kind == ast.EXCEPTION
 
         field_views = []
         annotations = []
-        params: list = [Atom("self")]
+        params: list = ["self"]
         body = []
+        defaults = []  # per field: its __init__ default Expr, or None
         for f, ti in resolved:
             pyname = pynames[f.name]
-            hint = self.optional_hint(ti, names, scope)
-            annotations.append(layout(hint, IND1, head=f"{pyname}: "))
+            hint = self.optional_hint(ti, names, scope_hits)
+            head = f"{pyname}: {hint.flat()}"
+            annotations.append(IND1 + head if fits(IND1, head)
+                               else layout(hint, IND1, head=f"{pyname}: "))
             default = None if is_union else f.default
             default_expr = None
+            immutable = ti.kind in _IMMUTABLE_KINDS
             if default is not None:
                 try:
                     default_expr = self.value(default, ti, path, names,
-                                              scope if ti.kind in _IMMUTABLE_KINDS else init_shadow)
+                                              scope if immutable else init_shadow)
                 except _Skip:
                     default_expr = None  # reported; generate the field without a default
+            defaults.append(default_expr)
+            param: Union[str, Expr]
             if default_expr is None:
-                params.append(seq(f"{pyname}: ", hint, " = None"))
-            elif ti.kind in _IMMUTABLE_KINDS:
-                params.append(seq(f"{pyname}: ", hint, " = ", default_expr))
+                param = head + " = None"
+                if not fits(IND2, param + ","):
+                    param = seq(f"{pyname}: ", hint, " = None")
+            elif immutable:
+                param = f"{head} = {default_expr.flat()}"
+                if not fits(IND2, param + ","):
+                    param = seq(f"{pyname}: ", hint, " = ", default_expr)
             else:
-                params.append(seq(f"{pyname}: ", hint, " = _tg.DEFAULT"))
+                param = head + " = _tg.DEFAULT"
+                if not fits(IND2, param + ","):
+                    param = seq(f"{pyname}: ", hint, " = _tg.DEFAULT")
                 body.append(f"{IND2}if {pyname} is _tg.DEFAULT:")
                 body.append(assign(pyname, default_expr, IND3))
+            # A parameter is laid out as one atom unless it alone overflows its line
+            # (def_line explodes the list one parameter per line at IND2).
+            params.append(param)
             body.append(f"{IND2}self.{pyname} = {pyname}")
-            field_views.append(FieldView(f.id, f.name, pyname, ti, f.requiredness == ast.REQUIRED,
-                                         f.requiredness == ast.OPTIONAL, annotations[-1].strip()))
-            field_views[-1].fresh_default = (default_expr is not None
-                                             and ti.kind not in _IMMUTABLE_KINDS)
+            fv = FieldView(f.id, f.name, pyname, ti, f.requiredness == ast.REQUIRED,
+                           f.requiredness == ast.OPTIONAL, annotations[-1].strip())
+            fv.fresh_default = default_expr is not None and not immutable
+            field_views.append(fv)
         if not fields:
             body.append(f"{IND2}pass")
 
@@ -803,8 +929,10 @@ class Builder:
         for fv in field_views:
             if fv.required:
                 validate.append(f"{IND2}if self.{fv.name} is None:")
-                validate.append(layout(call("_tg.missing_required", ["self", str_literal(fv.name)]),
-                                       IND3, head="raise "))
+                text = f"raise _tg.missing_required(self, {str_literal(fv.name)})"
+                validate.append(IND3 + text if fits(IND3, text) else
+                                layout(call("_tg.missing_required",
+                                            ["self", str_literal(fv.name)]), IND3, head="raise "))
         if is_union:
             validate.append(f"{IND2}_tg.check_union(self)")
         if not validate:
@@ -818,19 +946,29 @@ class Builder:
         if (names.package, name) in self.no_c_codec:
             class_attrs.append(f"{IND1}_tg_no_c_codec = True")
 
-        spec_entries = []
-        for fv, (f, ti) in zip(field_views, resolved):
+        spec_entries: list = []
+        literals = [str_literal(fv.name) for fv in field_views]  # spec entries and __slots__
+        for fv, (f, ti), default_expr, literal in zip(field_views, resolved, defaults, literals):
             default = None if is_union else f.default
-            dflt: Expr = Atom("None")
+            dflt: Expr = _NONE
             if default is not None and ti.kind in _IMMUTABLE_KINDS:
-                try:
-                    dflt = self.value(default, ti, path, names)
+                if default_expr is not None and not scope_hits:
+                    dflt = default_expr  # what the call below would build: nothing shadowed
                     fv.default = dflt.flat()
-                except _Skip:
-                    pass
-            spec_entries.append((f.id, tuple_([int_literal(f.id), f"_tg.TType.{ti.ttype}",
-                                               str_literal(pynames[f.name]),
-                                               self.spec_args(ti, names), dflt])))
+                else:
+                    try:
+                        dflt = self.value(default, ti, path, names)
+                        fv.default = dflt.flat()
+                    except _Skip:
+                        pass
+            args = self.spec_args(ti, names)
+            entry = (f"({int_literal(f.id)}, _tg.TType.{ti.ttype}, {literal}, "
+                     f"{args.flat()}, {dflt.flat()})")
+            if fits(IND1, entry + ","):
+                spec_entries.append((f.id, entry))
+            else:  # the entry itself must be split
+                spec_entries.append((f.id, tuple_([int_literal(f.id), f"_tg.TType.{ti.ttype}",
+                                                   literal, args, dflt])))
         if by_decl:
             # Negative (auto-assigned) ids cannot index a tuple: list the entries,
             # in id order (the order Apache writes fields in).
@@ -838,10 +976,10 @@ class Builder:
         else:
             top = max((i for i, _ in spec_entries), default=0)
             slots_by_id = dict(spec_entries)
-            items = [slots_by_id.get(i, Atom("None")) for i in range(top + 1)]
+            items = [slots_by_id.get(i, "None") for i in range(top + 1)]
             if not spec_entries:
                 items = []
-        spec = assign(f"{name}.thrift_spec", tuple_(items))
+        spec = assign_tuple(f"{name}.thrift_spec", items)
 
         doc_text = doc or ""
         field_docs = [(pynames[f.name], f.doc) for f, _ in resolved if f.doc]
@@ -858,7 +996,7 @@ class Builder:
             name=name, kind=kind, doc=docstring(doc_text, IND1),
             bases=f"({names.builtin('Exception')})" if is_exc else "",
             class_attrs=class_attrs,
-            slots=assign("__slots__", tuple_([str_literal(fv.name) for fv in field_views]), IND1),
+            slots=assign_tuple("__slots__", literals, IND1),
             annotations=[f"{IND1}thrift_spec: {names.typing('ClassVar', scope)}"
                          f"[{names.typing('Any', scope)}]"] + annotations,
             init_def=def_line("__init__", params, "None", IND1),
@@ -1040,6 +1178,10 @@ class Builder:
                            f"{base}.py; change a 'namespace py'")
 
     def module_view(self, package: str) -> ModuleView:
+        # The type caches serve one module at a time (its files' own references): kept
+        # across modules they would only add to the peak memory of a big run.
+        self._resolved = {}
+        self._interned = {}
         files = self.modules[package]
         sources = [os.path.basename(pf.path) for pf in files]
         ttypes = self.ttypes_view(package, files)
