@@ -63,16 +63,9 @@ def cache_root(cache_dir: str | None = None) -> str:
     """The directory ``--cache-dir`` names; the parse cache's default otherwise."""
     if cache_dir:
         return cache_dir
-    env = os.environ.get("THRIFTGEN_CACHE_DIR")
-    if env:
-        return env
-    # Same default as thriftgen.idl.cache.default_cache_dir (not imported: it loads the AST).
-    try:
-        import platformdirs
+    from thriftgen.cachedir import default_cache_dir
 
-        return os.path.join(platformdirs.user_cache_dir("thriftgen"), "parse")
-    except Exception:  # pragma: no cover
-        return os.path.join(os.path.expanduser("~"), ".cache", "thriftgen", "parse")
+    return default_cache_dir()
 
 
 def file_digest(path: str) -> str | None:

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from thriftgen.codegen import naming
-from thriftgen.codegen.literals import comment_text, docstring, str_literal
+from thriftgen.codegen.literals import docstring, str_literal
 from thriftgen.codegen.pyexpr import (LINE_LENGTH, Atom, Expr, assign, call, dict_, layout, list_,
                                       seq, tuple_)
 from thriftgen.codegen.viewmodel import (_IMMUTABLE_KINDS, IND1, IND2, ConstView, EnumView,
                                          FileNames, ServiceView, TTypesView, TypeInfo, _Skip,
-                                         import_from)
+                                         const_comment, import_from)
 from thriftgen.idl import ast
 
 #: ``_tg_spec`` codes of the base types.
@@ -282,13 +282,7 @@ class SlimShaping:
     def struct_view(self, path: str, name: str, kind: str, fields: list, doc: Optional[str],
                     names: FileNames, struct_key: object) -> SlimStructView:
         pynames = self.field_names(struct_key)
-        resolved = []
-        for f in fields:
-            problem = naming.rejection(f.name, "field name")
-            if problem:
-                self.error(problem, f)
-                raise _Skip()
-            resolved.append((f, self.resolve(path, f.type)))
+        resolved = self.resolved_fields(path, fields)
         # Class-level defaults are evaluated in the class body, after the earlier
         # fields' defaults: those names shadow module-level ones there.
         scope = frozenset(pynames.values()) | naming.STRUCT_RESERVED | {"__init__", "_tg_spec"}
@@ -334,36 +328,22 @@ class SlimShaping:
         names = FileNames(self, package, "constants", const_names)
         eager, lazy, all_names = [], [], []
         lazy_names: set = set()
-        for pf in files:
-            for d in pf.document.definitions:
-                sym = self.symbols.get((pf.path, d.name))
-                if sym is None or not isinstance(d, ast.Const):
-                    continue
-                try:
-                    ti = self.resolve(pf.path, d.type)
-                    value = self.value(d.value, ti, pf.path, names)
-                    hint = self.hint(ti, names)
-                except _Skip:
-                    continue
-                flat = value.flat()
-                read = names_in(flat)
-                deferred = bool(read & (names.own_bare | lazy_names)) or any(
-                    n.startswith("_tg") for n in read)
-                indent = IND1 if deferred else ""
-                doc = ""
-                if d.doc:
-                    doc = "\n".join(indent + ("# " + comment_text(ln) if ln.strip() else "#")
-                                    for ln in d.doc.strip().splitlines())
-                statement = assign(f"{sym.name}: {hint.flat()}", value, indent)
-                if deferred:
-                    statement = nested_statement(statement)
-                view = ConstView(sym.name, doc, statement)
-                if deferred:
-                    lazy.append((view, flat))
-                    lazy_names.add(sym.name)
-                else:
-                    eager.append(view)
-                all_names.append(sym.name)
+        for d, sym, value, hint in self.resolved_consts(files, names):
+            flat = value.flat()
+            read = names_in(flat)
+            deferred = bool(read & (names.own_bare | lazy_names)) or any(
+                n.startswith("_tg") for n in read)
+            indent = IND1 if deferred else ""
+            statement = assign(f"{sym.name}: {hint.flat()}", value, indent)
+            if deferred:
+                statement = nested_statement(statement)
+            view = ConstView(sym.name, const_comment(d.doc, indent), statement)
+            if deferred:
+                lazy.append((view, flat))
+                lazy_names.add(sym.name)
+            else:
+                eager.append(view)
+            all_names.append(sym.name)
         # Eager values never read a class of ttypes (hints are strings): its names are
         # imported for type checkers only, and lazily at run time.
         own = sorted(names.own_bare)

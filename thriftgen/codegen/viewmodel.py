@@ -252,6 +252,14 @@ class GenerationView:
 # --------------------------------------------------------------------------- naming per file
 
 
+def const_comment(doc: str, indent: str = "") -> str:
+    """A constant's doc comment as ``#`` lines (constants have no docstring)."""
+    if not doc:
+        return ""
+    return "\n".join(indent + ("# " + comment_text(ln) if ln.strip() else "#")
+                     for ln in doc.strip().splitlines())
+
+
 class FileNames:
     """How code in one generated file spells names, and the imports that needs.
 
@@ -856,12 +864,9 @@ class Builder:
 
     # -- structs ------------------------------------------------------------------------
 
-    def struct_view(self, path: str, name: str, kind: str, fields: list, doc: Optional[str],
-                    names: FileNames, struct_key: object) -> StructView:
-        # The hot path of a big generation: text is assembled from cached per-type
-        # spellings, and an Expr tree is only built for a piece that layout may have to
-        # split (one that does not fit on its own line; see the ``fits`` checks).
-        pynames = self.field_names(struct_key)
+    def resolved_fields(self, path: str, fields: list) -> list:
+        """``[(field, TypeInfo)]``; a field name Python cannot take is an error that
+        skips the struct (_Skip)."""
         resolved = []
         for f in fields:
             problem = naming.rejection(f.name, "field name")
@@ -869,6 +874,15 @@ class Builder:
                 self.error(problem, f)
                 raise _Skip()
             resolved.append((f, self.resolve(path, f.type)))
+        return resolved
+
+    def struct_view(self, path: str, name: str, kind: str, fields: list, doc: Optional[str],
+                    names: FileNames, struct_key: object) -> StructView:
+        # The hot path of a big generation: text is assembled from cached per-type
+        # spellings, and an Expr tree is only built for a piece that layout may have to
+        # split (one that does not fit on its own line; see the ``fits`` checks).
+        pynames = self.field_names(struct_key)
+        resolved = self.resolved_fields(path, fields)
         by_decl = any(f.id < 0 for f in fields)
         member_names = frozenset(pynames.values()) | naming.STRUCT_RESERVED | {"__init__"}
         scope = member_names
@@ -1286,10 +1300,9 @@ class Builder:
             value = Atom(names.ref(ti.sym)) if ti.sym is not None else self.hint(ti, names)
         return TypedefView(sym.name, assign(sym.name, value))
 
-    def constants_view(self, package: str, files: list) -> ConstantsView:
-        const_names = self._module_level(files, ("const",))
-        names = FileNames(self, package, "constants", const_names)
-        consts, all_names = [], []
+    def resolved_consts(self, files: list, names: FileNames):
+        """``(definition, symbol, value, hint)`` of each constant of ``files`` to
+        generate, in order (one whose type or value cannot be generated is left out)."""
         for pf in files:
             for d in pf.document.definitions:
                 sym = self.symbols.get((pf.path, d.name))
@@ -1301,12 +1314,16 @@ class Builder:
                     hint = self.hint(ti, names)
                 except _Skip:
                     continue
-                doc = ""
-                if d.doc:
-                    doc = "\n".join("# " + comment_text(ln) if ln.strip() else "#"
-                                    for ln in d.doc.strip().splitlines())
-                consts.append(ConstView(sym.name, doc, assign(f"{sym.name}: {hint.flat()}", value)))
-                all_names.append(sym.name)
+                yield d, sym, value, hint
+
+    def constants_view(self, package: str, files: list) -> ConstantsView:
+        const_names = self._module_level(files, ("const",))
+        names = FileNames(self, package, "constants", const_names)
+        consts, all_names = [], []
+        for d, sym, value, hint in self.resolved_consts(files, names):
+            doc = const_comment(d.doc)
+            consts.append(ConstView(sym.name, doc, assign(f"{sym.name}: {hint.flat()}", value)))
+            all_names.append(sym.name)
         return ConstantsView(names.import_lines(), consts,
                              assign("__all__", list_([str_literal(n) for n in all_names])))
 

@@ -18,6 +18,7 @@ import tempfile
 from typing import Optional
 
 from thriftgen import __version__
+from thriftgen.cachedir import default_cache_dir
 from thriftgen.diagnostics import Diagnostic
 from thriftgen.idl import ast
 
@@ -40,18 +41,6 @@ class _SafeUnpickler(pickle.Unpickler):
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"class {module}.{name} not allowed in the parse cache")
-
-
-def default_cache_dir() -> str:
-    env = os.environ.get("THRIFTGEN_CACHE_DIR")
-    if env:
-        return env
-    try:
-        import platformdirs
-
-        return os.path.join(platformdirs.user_cache_dir("thriftgen"), "parse")
-    except Exception:  # pragma: no cover
-        return os.path.join(os.path.expanduser("~"), ".cache", "thriftgen", "parse")
 
 
 class CachedFile:

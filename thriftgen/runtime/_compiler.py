@@ -769,13 +769,7 @@ def _gen_binary_decoder(info, proto, slot, target, variant):
             L(2, "raise _wrap(ex, _CTX, locals())")
             L(1, "return _resume_b(obj, buf, pos, depth)")
             return g.compile()
-    L(2, "while True:")
-    L(3, "t = buf[pos]")
-    L(3, "if t == 0:")
-    L(4, "pos += 1")
-    L(4, "break")
-    L(3, "fid = _u_h(buf, pos + 1)[0]")
-    L(3, "pos += 3")
+    binary_field_loop(L)
 
     def body(ind, f):
         L(ind, "if t == %d:" % f.ttype)
@@ -1102,6 +1096,18 @@ class _CmpDec(_Gen):
         L(i, "%s = %s" % (dst, m))
         L(ind, "else:")
         L(ind + 1, "%s = {}" % dst)
+
+
+def binary_field_loop(L):
+    """The head of a binary decoder's general field loop (inside ``try:``): reads
+    one field header into ``t`` (wire type) and ``fid``."""
+    L(2, "while True:")
+    L(3, "t = buf[pos]")
+    L(3, "if t == 0:")
+    L(4, "pos += 1")
+    L(4, "break")
+    L(3, "fid = _u_h(buf, pos + 1)[0]")
+    L(3, "pos += 3")
 
 
 def compact_field_loop(L):

@@ -495,13 +495,7 @@ def struct_decoder(mask, node, proto, slot):
                 read(3, f, hdr=3)
         L(2, "if buf[pos] == 0:")
         L(3, "return obj, pos + 1")
-        L(2, "while True:")
-        L(3, "t = buf[pos]")
-        L(3, "if t == 0:")
-        L(4, "pos += 1")
-        L(4, "break")
-        L(3, "fid = _u_h(buf, pos + 1)[0]")
-        L(3, "pos += 3")
+        C.binary_field_loop(L)
 
         def body(ind, f):
             L(ind, "if t == %d:" % f.ttype)

@@ -443,19 +443,11 @@ class Struct(metaclass=StructMeta):
     __repr__ = _repr
 
 
-class SerdesStruct(metaclass=StructMeta):
+class SerdesStruct(Struct):
     """Base of slim structs and unions: :class:`Struct` plus Apache-protocol
     ``read`` / ``write``."""
 
     __slots__ = ()
-    if TYPE_CHECKING:  # no run-time annotation: get_type_hints needs no typing names
-        thrift_spec: ClassVar[Any]
-    thrift_spec = _SPEC
-    _tg_is_union = False
-    __init__ = _init
-    validate = _validate
-    __eq__ = _eq
-    __repr__ = _repr
     read = _read
     write = _write
 
@@ -476,20 +468,10 @@ class Error(Exception, metaclass=StructMeta):
     __hash__ = Exception.__hash__
 
 
-class SerdesError(Exception, metaclass=StructMeta):
+class SerdesError(Error):
     """Base of slim exceptions: :class:`Error` plus ``read`` / ``write``."""
 
     __slots__ = ()
-    if TYPE_CHECKING:  # no run-time annotation: get_type_hints needs no typing names
-        thrift_spec: ClassVar[Any]
-    thrift_spec = _SPEC
-    _tg_is_union = False
-    __init__ = _init
-    validate = _validate
-    __eq__ = _eq
-    __repr__ = _repr
-    __str__ = _repr
-    __hash__ = Exception.__hash__
     read = _read
     write = _write
 
