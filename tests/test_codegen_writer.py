@@ -146,3 +146,22 @@ def test_cli_recursive_and_trim(tmp_path):
     assert proc.returncode == 0 and "trim:" in proc.stderr
     ttypes = (tmp_path / "trim/lib/ttypes.py").read_text()
     assert "class Used" in ttypes and "class Unused" not in ttypes
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path, monkeypatch, umask):
+    from thriftgen import fileio
+    from thriftgen.trim.writer import _write_atomic
+
+    monkeypatch.setattr(fileio, "_mode", None)
+    old = os.umask(umask)
+    try:
+        write_output({"a/ttypes.py": "y = 2\n"}, str(tmp_path / "out"))
+        _write_atomic(str(tmp_path / "trimmed" / "x.thrift"), b"struct A {}\n")
+    finally:
+        os.umask(old)
+        monkeypatch.setattr(fileio, "_mode", None)
+    want = 0o666 & ~umask
+    assert (tmp_path / "out" / "a" / "ttypes.py").stat().st_mode & 0o777 == want
+    assert (tmp_path / "trimmed" / "x.thrift").stat().st_mode & 0o777 == want

@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 
 from thriftgen import __version__
+from thriftgen.fileio import write_temp
 from thriftgen.runtime.errors import ThriftgenError
 
 MANIFEST = ".thriftgen-manifest.json"
@@ -108,14 +108,7 @@ def plan(files: dict, outdir: str) -> WriteResult:
 
 
 def _write_temp(directory: str, name: str, data: bytes) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tg-tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
+    return write_temp(directory, data, prefix=f".{name}.", suffix=".tg-tmp")
 
 
 def write_output(files: dict, outdir: str) -> WriteResult:

@@ -37,6 +37,7 @@ _ZZ1 = W.ZZ1
 _UUID = _uuid_mod.UUID
 _u_h = W.S_H.unpack_from
 _u_i = W.S_I.unpack_from
+_u_I = W.S_UI.unpack_from
 _u_q = W.S_Q.unpack_from
 _u_d = W.S_D.unpack_from
 _u_dle = W.S_DLE.unpack_from
@@ -114,7 +115,7 @@ def _zlen64(v):
     return 1 if z < 128 else (z.bit_length() + 6) // 7
 
 
-_BULK_TABLE_SIZE = 17
+_BULK_TABLE_SIZE = 65
 _bulk_cache: dict = {}
 
 
@@ -126,6 +127,18 @@ def _bulk_tables(fmt):
         tabs = (tuple(x.unpack_from for x in structs), tuple(x.pack for x in structs))
         _bulk_cache[fmt] = tabs
     return tabs
+
+
+@functools.lru_cache(maxsize=None)
+def _unpacker(fmt):
+    """``unpack_from`` of a fused run of field heads (shared per format)."""
+    return struct.Struct(fmt).unpack_from
+
+
+@functools.lru_cache(maxsize=None)
+def _packer(fmt):
+    """``pack`` of a fused run of field heads (shared per format)."""
+    return struct.Struct(fmt).pack
 
 
 def _bulk_unpackers(fmt):

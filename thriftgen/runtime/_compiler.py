@@ -63,6 +63,7 @@ JIT functions keep their source as ``fn._tg_source`` for inspection.
 
 import keyword
 import re
+import struct
 import threading
 
 from . import _aot as A
@@ -333,6 +334,12 @@ class _JitTarget:
     def bulk(self, fmt, which):
         return self.const(A._bulk_tables(fmt)[which], "_bt")
 
+    def unpacker(self, fmt):
+        return self.const(A._unpacker(fmt), "_su")
+
+    def packer(self, fmt):
+        return self.const(A._packer(fmt), "_sp")
+
     def struct_fn(self, owner, targs, slot):
         klass = _struct_class(owner, targs)
         name = self._structs.get(klass)
@@ -436,6 +443,12 @@ class _AotTarget:
     def bulk(self, fmt, which):
         fn = "_bulk_unpackers" if which == 0 else "_bulk_packers"
         return self._define(("bulk", fmt, which), "%s(%r)" % (fn, fmt), "bt")
+
+    def unpacker(self, fmt):
+        return self._define(("unpacker", fmt), "_unpacker(%r)" % fmt, "su")
+
+    def packer(self, fmt):
+        return self._define(("packer", fmt), "_packer(%r)" % fmt, "sp")
 
     def struct_fn(self, owner, targs, slot):
         ref = _struct_class(owner, targs)
@@ -557,11 +570,13 @@ class _Gen:
         return "(%s[%s](buf, pos) if %s < %d else _unpack_from(%s %% %s, buf, pos))" % (
             tab, ln, ln, _BULK_TABLE_SIZE, f, ln)
 
-    def bulk_pack(self, fmt, ln, src):
+    def bulk_pack(self, fmt, ln, src, head=""):
+        """Expression packing ``ln`` items of ``src`` with ``fmt``; ``head``: the
+        leading arguments of a header that ``fmt`` starts with ('>bi%di')."""
         tab = self.target.bulk(fmt, 1)
         f = self.const(fmt, "_fmt")
-        return "(%s[%s](*%s) if %s < %d else _pack(%s %% %s, *%s))" % (
-            tab, ln, src, ln, _BULK_TABLE_SIZE, f, ln, src)
+        return "(%s[%s](%s*%s) if %s < %d else _pack(%s %% %s, %s*%s))" % (
+            tab, ln, head, src, ln, _BULK_TABLE_SIZE, f, ln, head, src)
 
     def new_object(self, ind):
         """``obj = ...``: ``__init__`` unless every field gets assigned below."""
@@ -624,18 +639,11 @@ class _BinDec(_Gen):
                 L(ind, "%s = %s(buf, %s)[0]" % (dst, name, at(0)), ctx)
             L(ind, "pos += %d" % (W.BIN_WIDTH[t] + hdr))
         elif t == _STRING:
+            # the length is read unsigned: a negative one is caught by ``> n``
             ln = self.var("l")
-            e = self.var("e")
-            L(ind, "%s = _u_i(buf, %s)[0]" % (ln, at(0)), ctx)
+            L(ind, "%s = _u_I(buf, %s)[0]" % (ln, at(0)), ctx)
             L(ind, "pos += %d" % (4 + hdr))
-            L(ind, "%s = pos + %s" % (e, ln))
-            L(ind, "if %s < 0 or %s > n:" % (ln, e))
-            L(ind + 1, "_err_length(%s, n - pos)" % ln, ctx)
-            if _is_binary(a):
-                L(ind, "%s = buf[pos:%s]" % (dst, e), ctx)
-            else:
-                L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
-            L(ind, "pos = %s" % e)
+            self.read_string_body(ind, a, dst, ctx, ln)
         elif t in (_LIST, _SET):
             self.read_seq(ind, t, a, dst, ctx, hdr)
         elif t == _MAP:
@@ -656,16 +664,36 @@ class _BinDec(_Gen):
             else:  # pragma: no cover - rejected by _check_type
                 raise SpecError("unsupported type %r" % t)
 
+    def read_string_body(self, ind, a, dst, ctx, ln):
+        """The bytes of a string whose (unsigned) length ``ln`` was read; ``pos``
+        is at its first byte."""
+        L = self.line
+        e = self.var("e")
+        L(ind, "%s = pos + %s" % (e, ln))
+        L(ind, "if %s > n:" % e)
+        L(ind + 1, "_err_length(%s, n - pos)" % ln, ctx)
+        if _is_binary(a):
+            L(ind, "%s = buf[pos:%s]" % (dst, e), ctx)
+        else:
+            L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
+        L(ind, "pos = %s" % e)
+
     def read_seq(self, ind, t, a, dst, ctx, hdr=0):
         L = self.line
-        et, ea = a[0], a[1]
-        is_set = t == _SET
+        et = a[0]
         ln = self.var("l")
         p0 = "pos + %d" % hdr if hdr else "pos"
         L(ind, "%s = _u_i(buf, pos + %d)[0]" % (ln, 1 + hdr), ctx)
         L(ind, "if %s and buf[%s] != %d:" % (ln, p0, et))
         L(ind + 1, "_err_elem_type(buf[%s], %d)" % (p0, et), ctx)
         L(ind, "pos += %d" % (5 + hdr))
+        self.read_seq_body(ind, t, a, dst, ctx, ln)
+
+    def read_seq_body(self, ind, t, a, dst, ctx, ln):
+        """The elements of a list/set whose header (count ``ln``) was read and checked."""
+        L = self.line
+        et, ea = a[0], a[1]
+        is_set = t == _SET
         L(ind, "if %s > 0:" % ln)
         mw = W.BIN_MIN_WIDTH[et]
         if mw == 1:
@@ -705,13 +733,19 @@ class _BinDec(_Gen):
 
     def read_map(self, ind, a, dst, ctx, hdr=0):
         L = self.line
-        kt, ka, vt, va = a[0], a[1], a[2], a[3]
+        kt, vt = a[0], a[2]
         ln = self.var("l")
         p0 = "pos + %d" % hdr if hdr else "pos"
         L(ind, "%s = _u_i(buf, pos + %d)[0]" % (ln, 2 + hdr), ctx)
         L(ind, "if %s and (buf[%s] != %d or buf[pos + %d] != %d):" % (ln, p0, kt, 1 + hdr, vt), ctx)
         L(ind + 1, "_err_map_types(buf[%s], buf[pos + %d], %d, %d)" % (p0, 1 + hdr, kt, vt), ctx)
         L(ind, "pos += %d" % (6 + hdr))
+        self.read_map_body(ind, a, dst, ctx, ln)
+
+    def read_map_body(self, ind, a, dst, ctx, ln):
+        """The entries of a map whose header (count ``ln``) was read and checked."""
+        L = self.line
+        kt, ka, vt, va = a[0], a[1], a[2], a[3]
         L(ind, "if %s > 0:" % ln)
         mw = W.BIN_MIN_WIDTH[kt] + W.BIN_MIN_WIDTH[vt]
         L(ind + 1, "if %s * %d > n - pos:" % (ln, mw))
@@ -750,17 +784,15 @@ def _gen_binary_decoder(info, proto, slot, target, variant):
         L(1, "try:")
         # straight-line: fields in spec order, each tried once by exact header
         # (a union takes at most one of them)
-        for k, f in enumerate(fields):
-            if union and variant == "full":
-                break
-            hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
-            if union:
-                L(2, "%s buf.startswith(%s, pos):" % ("elif" if k else "if", hdr))
-            else:
-                L(2, "if buf.startswith(%s, pos):" % hdr)
-            g.read(3, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),), hdr=3)
-            if not union:
-                g.default_else(2, f)
+        if union:
+            if variant != "full":
+                for k, f in enumerate(fields):
+                    hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
+                    L(2, "%s buf.startswith(%s, pos):" % ("elif" if k else "if", hdr))
+                    g.read(3, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),), hdr=3)
+        else:
+            for run in _head_runs(fields):
+                _bin_run(g, run)
         if variant == "fast" or not union:
             L(2, "if buf[pos] == 0:")
             L(3, "return obj, pos + 1")
@@ -788,6 +820,96 @@ def _gen_binary_decoder(info, proto, slot, target, variant):
     L(2, "raise _wrap(ex, _CTX, locals())")
     L(1, "return obj, pos")
     return g.compile()
+
+
+# Fused field heads (binary fast path): the header of each field, a fixed-width
+# field's value and a variable one's length/header are read by one precompiled
+# struct call per run of fields, the headers compared as small ints.  A run
+# ends after its first variable-width field.
+_HEAD_FMT = {_BOOL: "B", _BYTE: "b", _I16: "h", _I32: "i", _I64: "q", _DOUBLE: "d",
+             _UUID: "16s", _STRING: "I", _LIST: "Bi", _SET: "Bi", _MAP: "BBi", _STRUCT: ""}
+_HEAD_ITEMS = {_LIST: 2, _SET: 2, _MAP: 3, _STRUCT: 0}
+
+
+def _head_runs(fields):
+    run = []
+    for f in fields:
+        run.append(f)
+        if f.ttype not in W.BIN_WIDTH:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def _bin_field(g, ind, f):
+    """One field of the straight-line path, tried alone by its exact header."""
+    hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
+    g.line(ind, "if buf.startswith(%s, pos):" % hdr)
+    g.read(ind + 1, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),), hdr=3)
+    g.default_else(ind, f)
+
+
+def _bin_run(g, run):
+    """A run of fields in canonical order: one unpack when all are present,
+    field by field otherwise (absent optional fields, other orders)."""
+    L = g.line
+    if len(run) == 1 and run[0].ttype == _STRUCT:  # nothing to fuse
+        _bin_field(g, 2, run[0])
+        return
+    fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
+    width = struct.calcsize(fmt)
+    names, checks = [], []
+    heads = []
+    for f in run:
+        t, fi = g.var("t"), g.var("f")
+        names += [t, fi]
+        checks.append("%s == %d and %s == %d" % (t, f.ttype, fi, f.fid))
+        head = [g.var("v") for _ in range(_HEAD_ITEMS.get(f.ttype, 1))]
+        names += head
+        heads.append(head)
+    ok = g.var("ok")
+    L(2, "%s = pos + %d <= n" % (ok, width))
+    L(2, "if %s:" % ok)
+    L(3, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(3, "%s = %s" % (ok, " and ".join(checks)))
+    L(2, "if %s:" % ok)
+    for f, head in zip(run, heads):
+        ctx = (("f", f.seg),)
+        dst = "obj." + f.attr
+        t = f.ttype
+        if t in W.BIN_WIDTH:
+            (v,) = head
+            em = g.enum_map(f.targs) if t == _I32 else None
+            if t == _BOOL:
+                v = "%s != 0" % v
+            elif t == _UUID:
+                v = "_UUID(bytes=%s)" % v
+            elif em is not None:
+                v = "%s.get(%s, %s)" % (em, v, v)
+            L(3, "%s = %s" % (dst, v), ctx)
+            continue
+        L(3, "pos += %d" % width)
+        if t == _STRING:
+            g.read_string_body(3, f.targs, dst, ctx, head[0])
+        elif t in (_LIST, _SET):
+            et, ln = head
+            L(3, "if %s and %s != %d:" % (ln, et, f.targs[0]))
+            L(4, "_err_elem_type(%s, %d)" % (et, f.targs[0]), ctx)
+            g.read_seq_body(3, t, f.targs, dst, ctx, ln)
+        elif t == _MAP:
+            kt, vt, ln = head
+            a = f.targs
+            L(3, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
+            L(4, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
+            g.read_map_body(3, a, dst, ctx, ln)
+        else:
+            L(3, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(f.targs)), ctx)
+    if run[-1].ttype in W.BIN_WIDTH:
+        L(3, "pos += %d" % width)
+    L(2, "else:")
+    for f in run:
+        _bin_field(g, 3, f)
 
 
 def _rest_prologue(g):
@@ -851,6 +973,10 @@ class _BinEnc(_Gen):
         elif t in (_LIST, _SET):
             ln = self.var("l")
             self.seq_len(ind, src, ln, ctx, t == _SET)
+            if a[0] in _BULK_FMT:  # header and elements in one pack
+                expr = self.bulk_pack(">bi%d" + _BULK_FMT[a[0]], ln, src, "%d, %s, " % (a[0], ln))
+                L(ind, "out += %s" % expr, ctx + (("eb", src, _BIN_SINGLE[a[0]]),))
+                return
             L(ind, "out += _p_bi(%d, %s)" % (a[0], ln), ctx)
             self.write_elems(ind, t, a, src, ln, ctx)
         elif t == _MAP:
@@ -881,35 +1007,99 @@ class _BinEnc(_Gen):
         self.write(ind + 1, a[0], a[1], k, ctx + (("ek", k),))
         self.write(ind + 1, a[2], a[3], x, ctx + (("mv", k),))
 
-    def write_field(self, ind, f):
+    def write_field(self, ind, f, v="v"):
+        """Emit code writing field ``f`` (header and value) from local ``v``."""
         L = self.line
         t, a, fid = f.ttype, f.targs, f.fid
         ctx = (("f", f.seg),)
         if t == _BOOL:
             ht = self.const(W.S_BHB.pack(t, fid, 1), "_ht")
             hf = self.const(W.S_BHB.pack(t, fid, 0), "_hf")
-            L(ind, "out += %s if v else %s" % (ht, hf), ctx)
+            L(ind, "out += %s if %s else %s" % (ht, v, hf), ctx)
         elif t in _BIN_SINGLE:
-            L(ind, "out += _p_bh%s(%d, %d, v)" % (_BIN_SINGLE[t], t, fid), ctx)
+            L(ind, "out += _p_bh%s(%d, %d, %s)" % (_BIN_SINGLE[t], t, fid, v), ctx)
         elif t == _STRING:
             if _is_binary(a):
-                L(ind, "out += _p_bhi(11, %d, len(v))" % fid, ctx)
-                L(ind, "out += v", ctx)
+                L(ind, "out += _p_bhi(11, %d, len(%s))" % (fid, v), ctx)
+                L(ind, "out += %s" % v, ctx)
             else:
-                L(ind, "b = v.encode(%s)" % self.enc_arg(), ctx)
+                L(ind, "b = %s.encode(%s)" % (v, self.enc_arg()), ctx)
                 L(ind, "out += _p_bhi(11, %d, len(b))" % fid, ctx)
                 L(ind, "out += b")
         elif t in (_LIST, _SET):
-            self.seq_len(ind, "v", "l", ctx, t == _SET)
+            self.seq_len(ind, v, "l", ctx, t == _SET)
+            if a[0] in _BULK_FMT:  # field header, list header and elements in one pack
+                expr = self.bulk_pack(">bhbi%d" + _BULK_FMT[a[0]], "l", v,
+                                      "%d, %d, %d, l, " % (t, fid, a[0]))
+                L(ind, "out += %s" % expr, ctx + (("eb", v, _BIN_SINGLE[a[0]]),))
+                return
             L(ind, "out += _p_bhbi(%d, %d, %d, l)" % (t, fid, a[0]), ctx)
-            self.write_elems(ind, t, a, "v", "l", ctx)
+            self.write_elems(ind, t, a, v, "l", ctx)
         elif t == _MAP:
-            L(ind, "out += _p_bhbbi(13, %d, %d, %d, len(v))" % (fid, a[0], a[2]), ctx)
-            self.write_items(ind, a, "v", ctx)
+            L(ind, "out += _p_bhbbi(13, %d, %d, %d, len(%s))" % (fid, a[0], a[2], v), ctx)
+            self.write_items(ind, a, v, ctx)
         else:  # struct, uuid
             hdr = self.const(W.S_BH.pack(t, fid), "_h")
             L(ind, "out += %s" % hdr)
-            self.write(ind, t, a, "v", ctx)
+            self.write(ind, t, a, v, ctx)
+
+    def write_run(self, run):
+        """Fields in canonical order written by one ``pack`` of their headers,
+        fixed-width values and the last field's length/header when all are set;
+        field by field otherwise.  A failing fused pack is retried field by
+        field so that the error names the field."""
+        L = self.line
+        vs = [self.var("v") for _ in run]
+        for f, v in zip(run, vs):
+            L(2, "%s = obj.%s" % (v, f.attr), (("f", f.seg),))
+        L(2, "if %s:" % " and ".join("%s is not None" % v for v in vs))
+        fmt, args = ">", []
+        last, lv = run[-1], vs[-1]
+        lctx = (("f", last.seg),)
+        for f, v in zip(run, vs):
+            t = f.ttype
+            fmt += "bh" + _PACK_HEAD[t]
+            args += [str(t), str(f.fid)]
+            if t == _UUID:
+                args.append("_uuid_bytes(%s)" % v)
+            elif t in W.BIN_WIDTH:
+                args.append(v)
+        t, a = last.ttype, last.targs
+        if t == _STRING:
+            if _is_binary(a):
+                args.append("len(%s)" % lv)
+            else:
+                L(3, "b = %s.encode(%s)" % (lv, self.enc_arg()), lctx)
+                args.append("len(b)")
+        elif t in (_LIST, _SET):
+            self.seq_len(3, lv, "l", lctx, t == _SET)
+            args += [str(a[0]), "l"]
+        elif t == _MAP:
+            args += [str(a[0]), str(a[2]), "len(%s)" % lv]
+        L(3, "try:")
+        L(4, "out += %s(%s)" % (self.target.packer(fmt), ", ".join(args)))
+        L(3, "except Exception:")
+        for f, v in zip(run, vs):
+            if f.ttype in W.BIN_WIDTH:
+                self.write_field(4, f, v)
+        L(4, "raise")
+        if t == _STRING:
+            L(3, "out += %s" % (lv if _is_binary(a) else "b"), lctx)
+        elif t in (_LIST, _SET):
+            self.write_elems(3, t, a, lv, "l", lctx)
+        elif t == _MAP:
+            self.write_items(3, a, lv, lctx)
+        elif t == _STRUCT:
+            self.write(3, t, a, lv, lctx)
+        L(2, "else:")
+        for f, v in zip(run, vs):
+            L(3, "if %s is not None:" % v)
+            self.write_field(4, f, v)
+
+
+# header formats of a fused run (encoding): '?' packs any value's truth
+_PACK_HEAD = {_BOOL: "?", _BYTE: "b", _I16: "h", _I32: "i", _I64: "q", _DOUBLE: "d",
+              _UUID: "16s", _STRING: "i", _LIST: "bi", _SET: "bi", _MAP: "bbi", _STRUCT: ""}
 
 
 def _gen_binary_encoder(info, proto, slot, target, variant):
@@ -920,7 +1110,11 @@ def _gen_binary_encoder(info, proto, slot, target, variant):
     L(1, "try:")
     if union:
         L(2, "c = 0")
-    for f in info.fields:
+    for run in ([f] for f in info.fields) if union else _head_runs(info.fields):
+        if len(run) > 1:
+            g.write_run(run)
+            continue
+        f = run[0]
         ctx = (("f", f.seg),)
         L(2, "v = obj.%s" % f.attr, ctx)
         L(2, "if v is not None:")

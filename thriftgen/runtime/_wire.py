@@ -68,6 +68,8 @@ def err_truncated(need, have, what="value"):
 
 
 def err_length(length, have):
+    if length > MAX_I32:  # read unsigned (one comparison less on the fast path)
+        length -= 1 << 32
     if length < 0:
         raise ProtocolError("negative_size", "negative length %d" % length)
     raise ProtocolError(

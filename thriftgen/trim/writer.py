@@ -33,10 +33,10 @@ import bisect
 import os
 import posixpath
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import Optional
 
+from thriftgen.fileio import write_temp
 from thriftgen.idl import ast
 from thriftgen.runtime.errors import ThriftgenError
 from thriftgen.trim.reachability import FileTrim, TrimResult
@@ -360,10 +360,8 @@ def plan_layout(result: TrimResult) -> Layout:
 def _write_atomic(target: str, data: bytes) -> None:
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".trim-", suffix=".tmp", dir=directory)
+    tmp = write_temp(directory, data, prefix=".trim-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
