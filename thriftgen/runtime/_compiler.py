@@ -852,7 +852,9 @@ def _bin_field(g, ind, f):
 
 def _bin_run(g, run):
     """A run of fields in canonical order: one unpack when all are present,
-    field by field otherwise (absent optional fields, other orders)."""
+    field by field otherwise (absent optional fields, other orders).  Both
+    ways leave a variable-width last field's head (length / element types
+    and count) in the same locals, and its body is emitted once, after."""
     L = g.line
     if len(run) == 1 and run[0].ttype == _STRUCT:  # nothing to fuse
         _bin_field(g, 2, run[0])
@@ -868,48 +870,63 @@ def _bin_run(g, run):
         head = [g.var("v") for _ in range(_HEAD_ITEMS.get(f.ttype, 1))]
         names += head
         heads.append(head)
+    last, head = run[-1], heads[-1]
+    variable = last.ttype not in W.BIN_WIDTH
     ok = g.var("ok")
     L(2, "%s = pos + %d <= n" % (ok, width))
     L(2, "if %s:" % ok)
     L(3, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
     L(3, "%s = %s" % (ok, " and ".join(checks)))
     L(2, "if %s:" % ok)
-    for f, head in zip(run, heads):
-        ctx = (("f", f.seg),)
-        dst = "obj." + f.attr
-        t = f.ttype
-        if t in W.BIN_WIDTH:
-            (v,) = head
-            em = g.enum_map(f.targs) if t == _I32 else None
-            if t == _BOOL:
+    for f, fhead in zip(run, heads):
+        if f.ttype in W.BIN_WIDTH:
+            (v,) = fhead
+            em = g.enum_map(f.targs) if f.ttype == _I32 else None
+            if f.ttype == _BOOL:
                 v = "%s != 0" % v
-            elif t == _UUID:
+            elif f.ttype == _UUID:
                 v = "_UUID(bytes=%s)" % v
             elif em is not None:
                 v = "%s.get(%s, %s)" % (em, v, v)
-            L(3, "%s = %s" % (dst, v), ctx)
-            continue
-        L(3, "pos += %d" % width)
-        if t == _STRING:
-            g.read_string_body(3, f.targs, dst, ctx, head[0])
-        elif t in (_LIST, _SET):
-            et, ln = head
-            L(3, "if %s and %s != %d:" % (ln, et, f.targs[0]))
-            L(4, "_err_elem_type(%s, %d)" % (et, f.targs[0]), ctx)
-            g.read_seq_body(3, t, f.targs, dst, ctx, ln)
-        elif t == _MAP:
-            kt, vt, ln = head
-            a = f.targs
-            L(3, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
-            L(4, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
-            g.read_map_body(3, a, dst, ctx, ln)
-        else:
-            L(3, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(f.targs)), ctx)
-    if run[-1].ttype in W.BIN_WIDTH:
-        L(3, "pos += %d" % width)
+            L(3, "obj.%s = %s" % (f.attr, v), (("f", f.seg),))
+    L(3, "pos += %d" % width)
     L(2, "else:")
-    for f in run:
+    for f in run[:-1] if variable else run:
         _bin_field(g, 3, f)
+    if not variable:
+        return
+    ctx = (("f", last.seg),)
+    t, a = last.ttype, last.targs
+    hdr = g.const(W.S_BH.pack(t, last.fid), "_h")
+    L(3, "if buf.startswith(%s, pos):" % hdr)
+    L(4, "%s = True" % ok)
+    if t == _STRING:
+        L(4, "%s = _u_I(buf, pos + 3)[0]" % head[0], ctx)
+    elif t in (_LIST, _SET):
+        L(4, "%s = buf[pos + 3]" % head[0], ctx)
+        L(4, "%s = _u_i(buf, pos + 4)[0]" % head[1], ctx)
+    elif t == _MAP:
+        L(4, "%s = buf[pos + 3]" % head[0], ctx)
+        L(4, "%s = buf[pos + 4]" % head[1], ctx)
+        L(4, "%s = _u_i(buf, pos + 5)[0]" % head[2], ctx)
+    L(4, "pos += %d" % (3 + struct.calcsize(">" + _HEAD_FMT[t])))
+    g.default_else(3, last)
+    L(2, "if %s:" % ok)
+    dst = "obj." + last.attr
+    if t == _STRING:
+        g.read_string_body(3, a, dst, ctx, head[0])
+    elif t in (_LIST, _SET):
+        et, ln = head
+        L(3, "if %s and %s != %d:" % (ln, et, a[0]))
+        L(4, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
+        g.read_seq_body(3, t, a, dst, ctx, ln)
+    elif t == _MAP:
+        kt, vt, ln = head
+        L(3, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
+        L(4, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
+        g.read_map_body(3, a, dst, ctx, ln)
+    else:
+        L(3, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
 
 
 def _rest_prologue(g):
@@ -1047,35 +1064,27 @@ class _BinEnc(_Gen):
         """Fields in canonical order written by one ``pack`` of their headers,
         fixed-width values and the last field's length/header when all are set;
         field by field otherwise.  A failing fused pack is retried field by
-        field so that the error names the field."""
+        field so that the error names the field.  A variable-width last
+        field's body (bytes, elements) is emitted once, after."""
         L = self.line
         vs = [self.var("v") for _ in run]
         for f, v in zip(run, vs):
             L(2, "%s = obj.%s" % (v, f.attr), (("f", f.seg),))
-        L(2, "if %s:" % " and ".join("%s is not None" % v for v in vs))
-        fmt, args = ">", []
         last, lv = run[-1], vs[-1]
-        lctx = (("f", last.seg),)
-        for f, v in zip(run, vs):
-            t = f.ttype
-            fmt += "bh" + _PACK_HEAD[t]
-            args += [str(t), str(f.fid)]
-            if t == _UUID:
-                args.append("_uuid_bytes(%s)" % v)
-            elif t in W.BIN_WIDTH:
-                args.append(v)
         t, a = last.ttype, last.targs
-        if t == _STRING:
-            if _is_binary(a):
-                args.append("len(%s)" % lv)
-            else:
-                L(3, "b = %s.encode(%s)" % (lv, self.enc_arg()), lctx)
-                args.append("len(b)")
-        elif t in (_LIST, _SET):
-            self.seq_len(3, lv, "l", lctx, t == _SET)
-            args += [str(a[0]), "l"]
-        elif t == _MAP:
-            args += [str(a[0]), str(a[2]), "len(%s)" % lv]
+        variable = t not in W.BIN_WIDTH
+        lctx = (("f", last.seg),)
+        fmt, args = ">", []
+        for f, v in zip(run, vs):
+            fmt += "bh" + _PACK_HEAD[f.ttype]
+            args += [str(f.ttype), str(f.fid)]
+            if f.ttype == _UUID:
+                args.append("_uuid_bytes(%s)" % v)
+            elif f.ttype in W.BIN_WIDTH:
+                args.append(v)
+        L(2, "if %s:" % " and ".join("%s is not None" % v for v in vs))
+        self.run_head(3, last, lv, lctx)
+        args += self.head_args(last, lv)
         L(3, "try:")
         L(4, "out += %s(%s)" % (self.target.packer(fmt), ", ".join(args)))
         L(3, "except Exception:")
@@ -1083,18 +1092,45 @@ class _BinEnc(_Gen):
             if f.ttype in W.BIN_WIDTH:
                 self.write_field(4, f, v)
         L(4, "raise")
+        L(2, "else:")
+        for f, v in zip(run[:-1] if variable else run, vs):
+            L(3, "if %s is not None:" % v)
+            self.write_field(4, f, v)
+        if not variable:
+            return
+        L(3, "if %s is not None:" % lv)
+        self.run_head(4, last, lv, lctx)
+        fmt = ">bh" + _PACK_HEAD[t]
+        packed = ", ".join([str(t), str(last.fid)] + self.head_args(last, lv))
+        L(4, "out += %s(%s)" % (self.target.packer(fmt), packed), lctx)
+        L(2, "if %s is not None:" % lv)
         if t == _STRING:
             L(3, "out += %s" % (lv if _is_binary(a) else "b"), lctx)
         elif t in (_LIST, _SET):
             self.write_elems(3, t, a, lv, "l", lctx)
         elif t == _MAP:
             self.write_items(3, a, lv, lctx)
-        elif t == _STRUCT:
+        else:
             self.write(3, t, a, lv, lctx)
-        L(2, "else:")
-        for f, v in zip(run, vs):
-            L(3, "if %s is not None:" % v)
-            self.write_field(4, f, v)
+
+    def run_head(self, ind, f, v, ctx):
+        """What the head of variable-width field ``f`` needs computed first."""
+        if f.ttype == _STRING and not _is_binary(f.targs):
+            self.line(ind, "b = %s.encode(%s)" % (v, self.enc_arg()), ctx)
+        elif f.ttype in (_LIST, _SET):
+            self.seq_len(ind, v, "l", ctx, f.ttype == _SET)
+
+    @staticmethod
+    def head_args(f, v):
+        """Pack arguments of a variable-width field's head after its header."""
+        t, a = f.ttype, f.targs
+        if t == _STRING:
+            return ["len(%s)" % (v if _is_binary(a) else "b")]
+        if t in (_LIST, _SET):
+            return [str(a[0]), "l"]
+        if t == _MAP:
+            return [str(a[0]), str(a[2]), "len(%s)" % v]
+        return []
 
 
 # header formats of a fused run (encoding): '?' packs any value's truth
