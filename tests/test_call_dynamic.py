@@ -235,7 +235,11 @@ def test_generated_instances_decode_into_dynamic_classes(fixture):
             continue
         for protocol in PROTOCOLS:
             wire = serialize(gen_cls(), protocol)
-            assert serialize(deserialize(dyn_cls, wire, protocol), protocol) == wire
+            again = serialize(deserialize(dyn_cls, wire, protocol), protocol)
+            if _has_set(types, dyn_cls):  # a set rebuilt may iterate in another order
+                assert deserialize(gen_cls, again, protocol) == gen_cls()
+            else:
+                assert again == wire
 
 
 def test_from_json_builds_containers_python_can_hash(fixture):

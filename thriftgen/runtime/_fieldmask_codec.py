@@ -248,11 +248,9 @@ def _skip_bin(g, ind, t, a, level=0, hdr=0):
         L(ind, "pos += %d" % (w + hdr))
         return
     if t == _STRING:
-        ln = g.var("l")
-        L(ind, "%s = _u_i(buf, pos + %d)[0]" % (ln, hdr) if hdr else "%s = _u_i(buf, pos)[0]" % ln)
-        L(ind, "if %s < 0:" % ln)
-        L(ind + 1, "_err_length(%s, n - pos)" % ln)
-        L(ind, "pos += %d + %s" % (4 + hdr, ln))
+        # The length is read unsigned, so pos only grows: a length past the end
+        # makes the next read (there always is one: the struct's stop byte) fail.
+        L(ind, "pos += %d + _u_I(buf, %s)[0]" % (4 + hdr, "pos + %d" % hdr if hdr else "pos"))
         return
     if hdr:
         L(ind, "pos += %d" % hdr)
@@ -303,7 +301,11 @@ def _skip_bin(g, ind, t, a, level=0, hdr=0):
         _skip_bin(g, ind + 1, vt, va, level + 1)
         return
     if t == _STRUCT and inline:
-        for f in _fields(_struct_cls(a)):
+        for run in _skip_runs(_fields(_struct_cls(a))):
+            if len(run) > 1 or run[0].ttype == _STRING:
+                _skip_run_bin(g, ind, run)
+                continue
+            f = run[0]
             L(ind, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
             _skip_bin(g, ind + 1, f.ttype, f.targs, level + 1, hdr=3)
         L(ind, "if buf[pos]:")
@@ -312,6 +314,54 @@ def _skip_bin(g, ind, t, a, level=0, hdr=0):
         L(ind + 1, "pos += 1")
         return
     L(ind, "pos = %s(buf, pos, %d, d1)" % (g.const(bskip, "_sk"), t))
+
+
+def _skip_runs(fields):
+    """Fields grouped into runs a single unpack can check: fixed-width fields
+    ending with at most one string (whose length the unpack reads)."""
+    run = []
+    for f in fields:
+        if f.ttype in W.BIN_WIDTH or f.ttype == _STRING:
+            run.append(f)
+            if f.ttype == _STRING:
+                yield run
+                run = []
+            continue
+        if run:
+            yield run
+            run = []
+        yield [f]
+    if run:
+        yield run
+
+
+def _skip_run_bin(g, ind, run):
+    """Skip a run of fields in canonical order with one unpack of their headers
+    (values are pad bytes; a closing string's length is read), field by field
+    when the headers differ (absent fields, another order)."""
+    L = g.line
+    fmt = ">" + "".join("bh" + ("I" if f.ttype == _STRING else "%dx" % W.BIN_WIDTH[f.ttype])
+                        for f in run)
+    width = C.struct.calcsize(fmt)
+    names, checks = [], []
+    for f in run:
+        t, fi = g.var("t"), g.var("f")
+        names += [t, fi]
+        checks.append("%s == %d and %s == %d" % (t, f.ttype, fi, f.fid))
+    ln = g.var("l") if run[-1].ttype == _STRING else None
+    if ln:
+        names.append(ln)
+    ok = g.var("ok")
+    L(ind, "%s = pos + %d <= n" % (ok, width))
+    L(ind, "if %s:" % ok)
+    L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
+    L(ind, "if %s:" % ok)
+    L(ind + 1, "pos += %d%s" % (width, " + " + ln if ln else ""))
+    L(ind, "else:")
+    for f in run:
+        L(ind + 1, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
+        _skip_bin(g, ind + 2, f.ttype, f.targs, _INLINE_LEVELS, hdr=3)
 
 
 def _skip_cmp(g, ind, t, a, level=0):
@@ -487,7 +537,23 @@ def struct_decoder(mask, node, proto, slot):
             L(ind, "obj.%s, pos = %s(buf, pos, d1)" % (f.attr, fn), ctx)
 
     if binary:
+        # consecutive dropped fields of fixed width or strings: skipped by runs
+        groups, dropped = [], []
         for f in fields:
+            if masks[f.fid] is DROP:
+                dropped.append(f)
+                continue
+            if dropped:
+                groups += list(_skip_runs(dropped))
+                dropped = []
+            groups.append(f)
+        if dropped:
+            groups += list(_skip_runs(dropped))
+        for item in groups:
+            if isinstance(item, list) and (len(item) > 1 or item[0].ttype == _STRING):
+                _skip_run_bin(g, 2, item)
+                continue
+            f = item[0] if isinstance(item, list) else item
             L(2, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
             if masks[f.fid] is DROP:
                 _skip_bin(g, 3, f.ttype, f.targs, hdr=3)
