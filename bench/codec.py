@@ -345,6 +345,28 @@ def main(argv=None) -> int:
                      title="SkipDecode: skip(struct) / message_end(message) vs a full decode "
                            "(thriftgen fast codec)").print()
 
+    # The pure-Python floor: a hand-written decoder of exactly this payload, with no
+    # checks at all (unsafe on hostile bytes), against the generated one and Apache C.
+    from bench._floors import medium_decoder
+
+    floor_dec = medium_decoder(c.fast)
+    data = serialize(ours["medium"])
+    assert floor_dec(data) == (ours["medium"], len(data))
+    dec_fast = c.fast.Medium._tg_decode_binary
+    medium = results["medium", BIN, "decode"]
+    floor_t = measure({"fast": lambda: dec_fast(data, 0), "floor": lambda: floor_dec(data)},
+                      200 if args.quick else 2000, rounds)
+    floor = Table(["medium binary decode", "time", "ratio to Apache C"],
+                  title="pure-Python floor of a decode (hand-written, no checks)")
+    floor.add_row(["Apache C (accelerated)", fmt_us(medium["Apache C"]), "1.00x"])
+    for label, key in (("generated fast codec", "fast"),
+                       ("hand-written for this payload, no checks (floor)", "floor")):
+        floor.add_row([label, fmt_us(floor_t[key]),
+                       f"{medium['Apache C'] / floor_t[key]:.2f}x speed"])
+    floor.add_note("the floor skips every header, type, count and bounds check a decoder of "
+                   "hostile input must make, and knows the layout in advance (bench/_floors.py).")
+    floor.print()
+
     fc_fast, fc_jit = first_call(work, "fast"), first_call(work, "jit")
     first = Table(["first encode+decode of Medium after import", "time"],
                   title="first-call latency (fresh process, best of 5)")

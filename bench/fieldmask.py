@@ -27,6 +27,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import Goal, Table, print_goals, scratch_dir  # noqa: E402
+from bench._floors import skip_medium  # noqa: E402
 from bench.codec import IDL, make_values  # noqa: E402
 
 MASKS = {
@@ -43,44 +44,6 @@ def best(fn, number, rounds):
 
 def fmt_us(s):
     return "-" if s is None else f"{s * 1e6:.2f} µs"
-
-
-def _floor_skip_medium(buf):
-    """End of a binary ``Medium`` (every field present, canonical order) found by
-    reading only lengths and counts: no header, type or bounds checks."""
-    import struct
-
-    u32 = struct.Struct(">I").unpack_from
-    i32 = struct.Struct(">i").unpack_from
-    pos = 11  # id
-    pos += 7 + u32(buf, pos + 3)[0]  # name
-    pos += 7 + u32(buf, pos + 3)[0]  # description
-    pos += 7 + 11 + 4  # quantity, price, active
-    count = i32(buf, pos + 4)[0]  # tags
-    pos += 8
-    for _ in range(count):
-        pos += 4 + u32(buf, pos)[0]
-    pos += 8 + 8 * i32(buf, pos + 4)[0]  # history
-    count = i32(buf, pos + 5)[0]  # attrs
-    pos += 9
-    for _ in range(count):
-        pos += 4 + u32(buf, pos)[0]
-        pos += 4 + u32(buf, pos)[0]
-    count = i32(buf, pos + 4)[0]  # items: Inner(name, n, blob)
-    pos += 8
-    for _ in range(count):
-        pos += 7 + u32(buf, pos + 3)[0]
-        pos += 19 + u32(buf, pos + 14)[0]
-    pos += 7 + 5  # color, version
-    pos += 7 + u32(buf, pos + 3)[0]  # payload
-    count = i32(buf, pos + 4)[0]  # grid
-    pos += 8
-    for _ in range(count):
-        pos += 5 + 4 * i32(buf, pos + 1)[0]
-    pos += 3  # owner
-    pos += 7 + u32(buf, pos + 3)[0]
-    pos += 19 + u32(buf, pos + 14)[0]
-    return pos + 1
 
 
 def main(argv=None) -> int:
@@ -157,8 +120,8 @@ def main(argv=None) -> int:
     # exactly this payload's layout (binary, canonical order, no checks at all)
     # reads only what locates the next field: the floor of "walk the dropped bytes".
     data = serialize(medium, "binary")
-    assert _floor_skip_medium(data) == len(data)
-    floor = min(best(lambda: _floor_skip_medium(data), number, 1) for _ in range(rounds))
+    assert skip_medium(data) == len(data)
+    floor = min(best(lambda: skip_medium(data), number, 1) for _ in range(rounds))
     full = results["binary", "decode"]["no mask"]
     bound = Table(["medium binary decode", "time", "ratio to no mask"],
                   title="pure-Python floor of a masked decode")

@@ -43,6 +43,7 @@ _u_d = W.S_D.unpack_from
 _u_dle = W.S_DLE.unpack_from
 _unpack_from = W.unpack_from
 _pack = W.pack
+_join = b"".join
 _p_b = W.S_B.pack
 _p_h = W.S_H.pack
 _p_i = W.S_I.pack

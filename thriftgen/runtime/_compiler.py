@@ -1021,6 +1021,17 @@ class _BinEnc(_Gen):
         k = self.var("k")
         x = self.var("x")
         L(ind, "for %s, %s in %s.items():" % (k, x, src), ctx)
+        if a[0] == _STRING and a[2] == _STRING:  # one append per entry (measured: -6%)
+            parts = []
+            for var, targs, tag in ((k, a[1], ("ek", k)), (x, a[3], ("mv", k))):
+                if not _is_binary(targs):
+                    b = self.var("b")
+                    L(ind + 1, "%s = %s.encode(%s)" % (b, var, self.enc_arg()), ctx + (tag,))
+                    var = b
+                parts.append((var, tag))
+            L(ind + 1, "out += _join((_p_i(len(%s)), %s, _p_i(len(%s)), %s))"
+              % (parts[0][0], parts[0][0], parts[1][0], parts[1][0]), ctx + (parts[1][1],))
+            return
         self.write(ind + 1, a[0], a[1], k, ctx + (("ek", k),))
         self.write(ind + 1, a[2], a[3], x, ctx + (("mv", k),))
 
