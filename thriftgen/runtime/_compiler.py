@@ -291,6 +291,30 @@ def _struct_class(owner, targs):
     return klass
 
 
+#: most fields of a nested struct whose code is emitted inline in a container loop
+_INLINE_FIELDS = 12
+
+
+def _has_struct(ttype, targs):
+    if ttype == _STRUCT:
+        return True
+    if ttype in (_LIST, _SET):
+        return _has_struct(targs[0], targs[1])
+    if ttype == _MAP:
+        return _has_struct(targs[0], targs[1]) or _has_struct(targs[2], targs[3])
+    return False
+
+
+def _leaf_fields(fields, union):
+    """``fields`` when a struct with them is emitted inline (elements of a list or
+    set): not a union, few fields, none holding a struct (so inline code never
+    needs a depth budget or a call of its own); else None."""
+    if union or len(fields) > _INLINE_FIELDS or any(_has_struct(f.ttype, f.targs)
+                                                    for f in fields):
+        return None
+    return fields
+
+
 def _is_binary(targs):
     return targs == "BINARY"
 
@@ -336,6 +360,10 @@ class _JitTarget:
 
     def unpacker(self, fmt):
         return self.const(A._unpacker(fmt), "_su")
+
+    def inline_fields(self, owner, targs):
+        klass = _struct_class(owner, targs)
+        return _leaf_fields(_fields_of(klass, _spec_of(klass)), _is_union(klass))
 
     def packer(self, fmt):
         return self.const(A._packer(fmt), "_sp")
@@ -393,6 +421,7 @@ class _AotTarget:
         self.functions = []
         self.helpers = set()
         self.builtins = sorted(set(_BUILTINS_USED) & set(shadowed))
+        self.classes = {}  # name -> AotClass of the module (emit_module)
         self._builtin_re = (re.compile(r"(?<![\w.])(%s)\b(?!=[^=])" % "|".join(self.builtins))
                             if self.builtins else None)
         # per generated function, set by begin()
@@ -447,6 +476,13 @@ class _AotTarget:
     def unpacker(self, fmt):
         return self._define(("unpacker", fmt), "_unpacker(%r)" % fmt, "su")
 
+    def inline_fields(self, owner, targs):
+        # only classes of the same module: their spec is known here, and
+        # aot_context can tell the same from the classes (see _CtxTarget)
+        ref = _struct_class(owner, targs)
+        c = self.classes.get(ref.name) if ref.local else None
+        return None if c is None else _leaf_fields(_fields_of(c.name, c.spec), c.union)
+
     def packer(self, fmt):
         return self._define(("packer", fmt), "_packer(%r)" % fmt, "sp")
 
@@ -481,6 +517,7 @@ class _CtxTarget(_AotTarget):
 
     def __init__(self):
         super().__init__("_", ())
+        self.module = None
 
     def enum_map(self, targs):
         # the emission had an EnumRef (always a table) wherever the spec has an enum
@@ -489,6 +526,14 @@ class _CtxTarget(_AotTarget):
     def struct_fn(self, owner, targs, slot):
         _struct_class(owner, targs)
         return "_s"
+
+    def inline_fields(self, owner, targs):
+        # as the emission decided: a class of the same module, spec in id order
+        klass = _struct_class(owner, targs)
+        if klass.__module__ != self.module:
+            return None
+        spec = sorted((e for e in _spec_of(klass) if e is not None), key=lambda e: e[0])
+        return _leaf_fields(_fields_of(klass, spec), _is_union(klass))
 
     def finish(self, g):
         return g.ctxmap
@@ -503,6 +548,7 @@ def aot_context(cls, proto, slot, fast_defaults):
     info = _ClassInfo(cls.__name__, cls.__name__, _is_union(cls), _fields_of(cls, spec),
                       defaults=bool(fast_defaults))
     target = _CtxTarget()
+    target.module = cls.__module__
     target.begin(info, proto, cls.__name__)
     return _generate(info, proto, slot, target, "fast" if slot == DEC else "full")
 
@@ -1014,7 +1060,11 @@ class _BinEnc(_Gen):
             x = self.var("x")
             tag = ("es", x) if t == _SET else ("ei", x, src)
             L(ind, "for %s in %s:" % (x, src), ctx)
-            self.write(ind + 1, et, ea, x, ctx + (tag,))
+            inline = self.target.inline_fields(self.info.name, ea) if et == _STRUCT else None
+            if inline is not None:  # no call per element (measured: -8% on a list of structs)
+                self.write_struct(ind + 1, inline, x, ctx + (tag,))
+            else:
+                self.write(ind + 1, et, ea, x, ctx + (tag,))
 
     def write_items(self, ind, a, src, ctx):
         L = self.line
@@ -1035,11 +1085,12 @@ class _BinEnc(_Gen):
         self.write(ind + 1, a[0], a[1], k, ctx + (("ek", k),))
         self.write(ind + 1, a[2], a[3], x, ctx + (("mv", k),))
 
-    def write_field(self, ind, f, v="v"):
-        """Emit code writing field ``f`` (header and value) from local ``v``."""
+    def write_field(self, ind, f, v="v", ctx0=()):
+        """Emit code writing field ``f`` (header and value) from local ``v``;
+        ``ctx0``: the path context of the object holding the field."""
         L = self.line
         t, a, fid = f.ttype, f.targs, f.fid
-        ctx = (("f", f.seg),)
+        ctx = ctx0 + (("f", f.seg),)
         if t == _BOOL:
             ht = self.const(W.S_BHB.pack(t, fid, 1), "_ht")
             hf = self.const(W.S_BHB.pack(t, fid, 0), "_hf")
@@ -1071,7 +1122,7 @@ class _BinEnc(_Gen):
             L(ind, "out += %s" % hdr)
             self.write(ind, t, a, v, ctx)
 
-    def write_run(self, run):
+    def write_run(self, run, ind=2, obj="obj", ctx0=()):
         """Fields in canonical order written by one ``pack`` of their headers,
         fixed-width values and the last field's length/header when all are set;
         field by field otherwise.  A failing fused pack is retried field by
@@ -1080,11 +1131,11 @@ class _BinEnc(_Gen):
         L = self.line
         vs = [self.var("v") for _ in run]
         for f, v in zip(run, vs):
-            L(2, "%s = obj.%s" % (v, f.attr), (("f", f.seg),))
+            L(ind, "%s = %s.%s" % (v, obj, f.attr), ctx0 + (("f", f.seg),))
         last, lv = run[-1], vs[-1]
         t, a = last.ttype, last.targs
         variable = t not in W.BIN_WIDTH
-        lctx = (("f", last.seg),)
+        lctx = ctx0 + (("f", last.seg),)
         fmt, args = ">", []
         for f, v in zip(run, vs):
             fmt += "bh" + _PACK_HEAD[f.ttype]
@@ -1093,36 +1144,50 @@ class _BinEnc(_Gen):
                 args.append("_uuid_bytes(%s)" % v)
             elif f.ttype in W.BIN_WIDTH:
                 args.append(v)
-        L(2, "if %s:" % " and ".join("%s is not None" % v for v in vs))
-        self.run_head(3, last, lv, lctx)
+        L(ind, "if %s:" % " and ".join("%s is not None" % v for v in vs))
+        self.run_head(ind + 1, last, lv, lctx)
         args += self.head_args(last, lv)
-        L(3, "try:")
-        L(4, "out += %s(%s)" % (self.target.packer(fmt), ", ".join(args)))
-        L(3, "except Exception:")
+        L(ind + 1, "try:")
+        L(ind + 2, "out += %s(%s)" % (self.target.packer(fmt), ", ".join(args)))
+        L(ind + 1, "except Exception:")
         for f, v in zip(run, vs):
             if f.ttype in W.BIN_WIDTH:
-                self.write_field(4, f, v)
-        L(4, "raise")
-        L(2, "else:")
+                self.write_field(ind + 2, f, v, ctx0)
+        L(ind + 2, "raise")
+        L(ind, "else:")
         for f, v in zip(run[:-1] if variable else run, vs):
-            L(3, "if %s is not None:" % v)
-            self.write_field(4, f, v)
+            L(ind + 1, "if %s is not None:" % v)
+            self.write_field(ind + 2, f, v, ctx0)
         if not variable:
             return
-        L(3, "if %s is not None:" % lv)
-        self.run_head(4, last, lv, lctx)
+        L(ind + 1, "if %s is not None:" % lv)
+        self.run_head(ind + 2, last, lv, lctx)
         fmt = ">bh" + _PACK_HEAD[t]
         packed = ", ".join([str(t), str(last.fid)] + self.head_args(last, lv))
-        L(4, "out += %s(%s)" % (self.target.packer(fmt), packed), lctx)
-        L(2, "if %s is not None:" % lv)
+        L(ind + 2, "out += %s(%s)" % (self.target.packer(fmt), packed), lctx)
+        L(ind, "if %s is not None:" % lv)
         if t == _STRING:
-            L(3, "out += %s" % (lv if _is_binary(a) else "b"), lctx)
+            L(ind + 1, "out += %s" % (lv if _is_binary(a) else "b"), lctx)
         elif t in (_LIST, _SET):
-            self.write_elems(3, t, a, lv, "l", lctx)
+            self.write_elems(ind + 1, t, a, lv, "l", lctx)
         elif t == _MAP:
-            self.write_items(3, a, lv, lctx)
+            self.write_items(ind + 1, a, lv, lctx)
         else:
-            self.write(3, t, a, lv, lctx)
+            self.write(ind + 1, t, a, lv, lctx)
+
+    def write_struct(self, ind, fields, obj="obj", ctx0=()):
+        """The fields of a (non-union) struct held by local ``obj``, then its stop."""
+        L = self.line
+        for run in _head_runs(fields):
+            if len(run) > 1:
+                self.write_run(run, ind, obj, ctx0)
+                continue
+            f = run[0]
+            v = "v" if obj == "obj" else self.var("v")
+            L(ind, "%s = %s.%s" % (v, obj, f.attr), ctx0 + (("f", f.seg),))
+            L(ind, "if %s is not None:" % v)
+            self.write_field(ind + 1, f, v, ctx0)
+        L(ind, "out.append(0)")
 
     def run_head(self, ind, f, v, ctx):
         """What the head of variable-width field ``f`` needs computed first."""
@@ -1157,21 +1222,16 @@ def _gen_binary_encoder(info, proto, slot, target, variant):
     L(1, "try:")
     if union:
         L(2, "c = 0")
-    for run in ([f] for f in info.fields) if union else _head_runs(info.fields):
-        if len(run) > 1:
-            g.write_run(run)
-            continue
-        f = run[0]
-        ctx = (("f", f.seg),)
-        L(2, "v = obj.%s" % f.attr, ctx)
-        L(2, "if v is not None:")
-        if union:
+        for f in info.fields:
+            L(2, "v = obj.%s" % f.attr, (("f", f.seg),))
+            L(2, "if v is not None:")
             L(3, "c += 1")
-        g.write_field(3, f)
-    if union:
+            g.write_field(3, f)
         L(2, "if c > 1:")
         L(3, "_err_union(%s)" % g.union_name())
-    L(2, "out.append(0)")
+        L(2, "out.append(0)")
+    else:
+        g.write_struct(2, info.fields)
     L(1, "except Exception as ex:")
     L(2, "raise _wrap(ex, _CTX, locals(), True)")
     return g.compile()
@@ -1739,6 +1799,7 @@ def emit_module(classes, protocols=("binary",), prefix="_tgc_", shadowed=()):
     Returns ``(import_line, body_lines)``.
     """
     target = _AotTarget(prefix, shadowed)
+    target.classes = {c.name: c for c in classes}
     installs = []
     for c in classes:
         info = _ClassInfo(c.name, c.name, c.union, _fields_of(c.name, c.spec, c.defaults),
