@@ -365,6 +365,9 @@ class _JitTarget:
         klass = _struct_class(owner, targs)
         return _leaf_fields(_fields_of(klass, _spec_of(klass)), _is_union(klass))
 
+    def class_ref(self, owner, targs):
+        return self.const(_struct_class(owner, targs), "_c")
+
     def packer(self, fmt):
         return self.const(A._packer(fmt), "_sp")
 
@@ -483,6 +486,10 @@ class _AotTarget:
         c = self.classes.get(ref.name) if ref.local else None
         return None if c is None else _leaf_fields(_fields_of(c.name, c.spec), c.union)
 
+    def class_ref(self, owner, targs):
+        ref = _struct_class(owner, targs)
+        return self._define(("cls", ref.expr), ref.expr, "cls")
+
     def packer(self, fmt):
         return self._define(("packer", fmt), "_packer(%r)" % fmt, "sp")
 
@@ -534,6 +541,9 @@ class _CtxTarget(_AotTarget):
             return None
         spec = sorted((e for e in _spec_of(klass) if e is not None), key=lambda e: e[0])
         return _leaf_fields(_fields_of(klass, spec), _is_union(klass))
+
+    def class_ref(self, owner, targs):
+        return "_c"
 
     def finish(self, g):
         return g.ctxmap
@@ -768,14 +778,35 @@ class _BinDec(_Gen):
             x = self.var("x")
             L(i, "%s = %s()" % (acc, wrap))
             L(i, "%s = %s.%s" % (add, acc, "add" if is_set else "append"))
+            inline = (self.target.inline_fields(self.info.name, ea)
+                      if et == _STRUCT and not self.lax else None)
+            if inline is not None:  # the element's fields read here, no call per element
+                L(i, "if d1 <= 0:")
+                L(i + 1, "_err_depth()", ctx)
             L(i, "for %s in range(%s):" % (idx, ln))
-            self.read(i + 1, et, ea, x, ctx + (("i", idx),))
+            if inline is not None:
+                self.read_struct_inline(i + 1, ea, inline, x, ctx + (("i", idx),))
+            else:
+                self.read(i + 1, et, ea, x, ctx + (("i", idx),))
             L(i + 1, "%s(%s)" % (add, x), ctx + (("i", idx),))
             L(i, "%s = %s" % (dst, acc))
         L(ind, "elif %s == 0:" % ln)
         L(ind + 1, "%s = %s()" % (dst, wrap))
         L(ind, "else:")
         L(ind + 1, "_err_count(%s, 1, n - pos)" % ln, ctx)
+
+    def read_struct_inline(self, ind, targs, fields, x, ctx):
+        """A nested struct (leaf: see _leaf_fields) decoded into local ``x`` by
+        the straight-line code of its own decoder; anything else (other field
+        order, unknown fields) is finished by its general loop."""
+        L = self.line
+        L(ind, "%s = %s()" % (x, self.target.class_ref(self.info.name, targs)), ctx)
+        for run in _head_runs(fields):
+            _bin_run(self, run, ind, x, ctx)
+        L(ind, "if buf[pos] == 0:", ctx)
+        L(ind + 1, "pos += 1")
+        L(ind, "else:")
+        L(ind + 1, "%s, pos = _resume_b(%s, buf, pos, d1)" % (x, x), ctx)
 
     def read_map(self, ind, a, dst, ctx, hdr=0):
         L = self.line
@@ -888,22 +919,23 @@ def _head_runs(fields):
         yield run
 
 
-def _bin_field(g, ind, f):
+def _bin_field(g, ind, f, obj="obj", ctx0=()):
     """One field of the straight-line path, tried alone by its exact header."""
     hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
     g.line(ind, "if buf.startswith(%s, pos):" % hdr)
-    g.read(ind + 1, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),), hdr=3)
-    g.default_else(ind, f)
+    g.read(ind + 1, f.ttype, f.targs, "%s.%s" % (obj, f.attr), ctx0 + (("f", f.seg),), hdr=3)
+    if obj == "obj":
+        g.default_else(ind, f)
 
 
-def _bin_run(g, run):
+def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     """A run of fields in canonical order: one unpack when all are present,
     field by field otherwise (absent optional fields, other orders).  Both
     ways leave a variable-width last field's head (length / element types
     and count) in the same locals, and its body is emitted once, after."""
     L = g.line
     if len(run) == 1 and run[0].ttype == _STRUCT:  # nothing to fuse
-        _bin_field(g, 2, run[0])
+        _bin_field(g, ind, run[0], obj, ctx0)
         return
     fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
     width = struct.calcsize(fmt)
@@ -919,11 +951,11 @@ def _bin_run(g, run):
     last, head = run[-1], heads[-1]
     variable = last.ttype not in W.BIN_WIDTH
     ok = g.var("ok")
-    L(2, "%s = pos + %d <= n" % (ok, width))
-    L(2, "if %s:" % ok)
-    L(3, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
-    L(3, "%s = %s" % (ok, " and ".join(checks)))
-    L(2, "if %s:" % ok)
+    L(ind, "%s = pos + %d <= n" % (ok, width))
+    L(ind, "if %s:" % ok)
+    L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
+    L(ind, "if %s:" % ok)
     for f, fhead in zip(run, heads):
         if f.ttype in W.BIN_WIDTH:
             (v,) = fhead
@@ -934,45 +966,46 @@ def _bin_run(g, run):
                 v = "_UUID(bytes=%s)" % v
             elif em is not None:
                 v = "%s.get(%s, %s)" % (em, v, v)
-            L(3, "obj.%s = %s" % (f.attr, v), (("f", f.seg),))
-    L(3, "pos += %d" % width)
-    L(2, "else:")
+            L(ind + 1, "%s.%s = %s" % (obj, f.attr, v), ctx0 + (("f", f.seg),))
+    L(ind + 1, "pos += %d" % width)
+    L(ind, "else:")
     for f in run[:-1] if variable else run:
-        _bin_field(g, 3, f)
+        _bin_field(g, ind + 1, f, obj, ctx0)
     if not variable:
         return
-    ctx = (("f", last.seg),)
+    ctx = ctx0 + (("f", last.seg),)
     t, a = last.ttype, last.targs
     hdr = g.const(W.S_BH.pack(t, last.fid), "_h")
-    L(3, "if buf.startswith(%s, pos):" % hdr)
-    L(4, "%s = True" % ok)
+    L(ind + 1, "if buf.startswith(%s, pos):" % hdr)
+    L(ind + 2, "%s = True" % ok)
     if t == _STRING:
-        L(4, "%s = _u_I(buf, pos + 3)[0]" % head[0], ctx)
+        L(ind + 2, "%s = _u_I(buf, pos + 3)[0]" % head[0], ctx)
     elif t in (_LIST, _SET):
-        L(4, "%s = buf[pos + 3]" % head[0], ctx)
-        L(4, "%s = _u_i(buf, pos + 4)[0]" % head[1], ctx)
+        L(ind + 2, "%s = buf[pos + 3]" % head[0], ctx)
+        L(ind + 2, "%s = _u_i(buf, pos + 4)[0]" % head[1], ctx)
     elif t == _MAP:
-        L(4, "%s = buf[pos + 3]" % head[0], ctx)
-        L(4, "%s = buf[pos + 4]" % head[1], ctx)
-        L(4, "%s = _u_i(buf, pos + 5)[0]" % head[2], ctx)
-    L(4, "pos += %d" % (3 + struct.calcsize(">" + _HEAD_FMT[t])))
-    g.default_else(3, last)
-    L(2, "if %s:" % ok)
-    dst = "obj." + last.attr
+        L(ind + 2, "%s = buf[pos + 3]" % head[0], ctx)
+        L(ind + 2, "%s = buf[pos + 4]" % head[1], ctx)
+        L(ind + 2, "%s = _u_i(buf, pos + 5)[0]" % head[2], ctx)
+    L(ind + 2, "pos += %d" % (3 + struct.calcsize(">" + _HEAD_FMT[t])))
+    if obj == "obj":
+        g.default_else(ind + 1, last)
+    L(ind, "if %s:" % ok)
+    dst = "%s.%s" % (obj, last.attr)
     if t == _STRING:
-        g.read_string_body(3, a, dst, ctx, head[0])
+        g.read_string_body(ind + 1, a, dst, ctx, head[0])
     elif t in (_LIST, _SET):
         et, ln = head
-        L(3, "if %s and %s != %d:" % (ln, et, a[0]))
-        L(4, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
-        g.read_seq_body(3, t, a, dst, ctx, ln)
+        L(ind + 1, "if %s and %s != %d:" % (ln, et, a[0]))
+        L(ind + 2, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
+        g.read_seq_body(ind + 1, t, a, dst, ctx, ln)
     elif t == _MAP:
         kt, vt, ln = head
-        L(3, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
-        L(4, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
-        g.read_map_body(3, a, dst, ctx, ln)
+        L(ind + 1, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
+        L(ind + 2, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
+        g.read_map_body(ind + 1, a, dst, ctx, ln)
     else:
-        L(3, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
+        L(ind + 1, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
 
 
 def _rest_prologue(g):
