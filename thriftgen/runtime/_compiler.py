@@ -737,11 +737,11 @@ class _BinDec(_Gen):
     def read_seq(self, ind, t, a, dst, ctx, hdr=0):
         L = self.line
         et = a[0]
-        ln = self.var("l")
+        ln, got = self.var("l"), self.var("t")
         p0 = "pos + %d" % hdr if hdr else "pos"
-        L(ind, "%s = _u_i(buf, pos + %d)[0]" % (ln, 1 + hdr), ctx)
-        L(ind, "if %s and buf[%s] != %d:" % (ln, p0, et))
-        L(ind + 1, "_err_elem_type(buf[%s], %d)" % (p0, et), ctx)
+        L(ind, "%s, %s = %s(buf, %s)" % (got, ln, self.target.unpacker(">Bi"), p0), ctx)
+        L(ind, "if %s and %s != %d:" % (ln, got, et))
+        L(ind + 1, "_err_elem_type(%s, %d)" % (got, et), ctx)
         L(ind, "pos += %d" % (5 + hdr))
         self.read_seq_body(ind, t, a, dst, ctx, ln)
 
@@ -811,11 +811,11 @@ class _BinDec(_Gen):
     def read_map(self, ind, a, dst, ctx, hdr=0):
         L = self.line
         kt, vt = a[0], a[2]
-        ln = self.var("l")
+        ln, gk, gv = self.var("l"), self.var("t"), self.var("t")
         p0 = "pos + %d" % hdr if hdr else "pos"
-        L(ind, "%s = _u_i(buf, pos + %d)[0]" % (ln, 2 + hdr), ctx)
-        L(ind, "if %s and (buf[%s] != %d or buf[pos + %d] != %d):" % (ln, p0, kt, 1 + hdr, vt), ctx)
-        L(ind + 1, "_err_map_types(buf[%s], buf[pos + %d], %d, %d)" % (p0, 1 + hdr, kt, vt), ctx)
+        L(ind, "%s, %s, %s = %s(buf, %s)" % (gk, gv, ln, self.target.unpacker(">BBi"), p0), ctx)
+        L(ind, "if %s and (%s != %d or %s != %d):" % (ln, gk, kt, gv, vt), ctx)
+        L(ind + 1, "_err_map_types(%s, %s, %d, %d)" % (gk, gv, kt, vt), ctx)
         L(ind, "pos += %d" % (6 + hdr))
         self.read_map_body(ind, a, dst, ctx, ln)
 
