@@ -44,6 +44,7 @@ _u_dle = W.S_DLE.unpack_from
 _unpack_from = W.unpack_from
 _pack = W.pack
 _join = b"".join
+_L4 = tuple(W.S_I.pack(k) for k in range(256))  # binary length prefixes of short strings
 _p_b = W.S_B.pack
 _p_h = W.S_H.pack
 _p_i = W.S_I.pack
