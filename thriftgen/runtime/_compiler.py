@@ -29,7 +29,13 @@ Implementation
 One generator per (protocol, function kind) writes Python source
 specialised for a class -- field headers folded into precomputed ``bytes`` /
 ``struct.Struct`` calls, the expected field order tried first
-(straight-line), nested classes called directly.  It runs in two modes that
+(straight-line), nested classes called directly.  Binary straight-line code
+works on *runs*: consecutive fields up to and including the first one of
+variable width, whose headers, fixed-width values and the last field's
+length (or element types and count) one precompiled ``struct`` call reads or
+writes when all are present -- field by field otherwise; the elements of a
+list/set of small "leaf" structs (no struct inside) are read and written
+inline, without a call per element.  It runs in two modes that
 share every line of it:
 
 * JIT (:func:`get_function`): for every (class, protocol, kind, utf-8 mode)
