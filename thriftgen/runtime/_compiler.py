@@ -647,6 +647,20 @@ class _Gen:
         else:
             self.line(ind, "obj = _cls()")
 
+    def read_string_body(self, ind, a, dst, ctx, ln):
+        """The bytes of a string whose (non-negative) length ``ln`` was read;
+        ``pos`` is at its first byte."""
+        L = self.line
+        e = self.var("e")
+        L(ind, "%s = pos + %s" % (e, ln))
+        L(ind, "if %s > n:" % e)
+        L(ind + 1, "_err_length(%s, n - pos)" % ln, ctx)
+        if _is_binary(a):
+            L(ind, "%s = buf[pos:%s]" % (dst, e), ctx)
+        else:
+            L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
+        L(ind, "pos = %s" % e)
+
     def default_else(self, ind, f):
         """In the fast path with ``_new``: the field's initial value when absent."""
         if self.variant == "fast" and self.info.defaults:
@@ -725,20 +739,6 @@ class _BinDec(_Gen):
                 L(ind, "%s, pos = %s(buf, pos, d1)" % (dst, fn), ctx)
             else:  # pragma: no cover - rejected by _check_type
                 raise SpecError("unsupported type %r" % t)
-
-    def read_string_body(self, ind, a, dst, ctx, ln):
-        """The bytes of a string whose (unsigned) length ``ln`` was read; ``pos``
-        is at its first byte."""
-        L = self.line
-        e = self.var("e")
-        L(ind, "%s = pos + %s" % (e, ln))
-        L(ind, "if %s > n:" % e)
-        L(ind + 1, "_err_length(%s, n - pos)" % ln, ctx)
-        if _is_binary(a):
-            L(ind, "%s = buf[pos:%s]" % (dst, e), ctx)
-        else:
-            L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
-        L(ind, "pos = %s" % e)
 
     def read_seq(self, ind, t, a, dst, ctx, hdr=0):
         L = self.line
@@ -925,6 +925,20 @@ def _head_runs(fields):
         yield run
 
 
+def head_check(g, ind, fmt, names, checks):
+    """Emit the unpack of a run's heads into ``names`` (guarded by the bytes
+    left) and the test of their headers; returns the name of the flag, whose
+    ``if`` is emitted last."""
+    L = g.line
+    ok = g.var("ok")
+    L(ind, "%s = pos + %d <= n" % (ok, struct.calcsize(fmt)))
+    L(ind, "if %s:" % ok)
+    L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
+    L(ind, "if %s:" % ok)
+    return ok
+
+
 def _bin_field(g, ind, f, obj="obj", ctx0=()):
     """One field of the straight-line path, tried alone by its exact header."""
     hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
@@ -956,12 +970,7 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
         heads.append(head)
     last, head = run[-1], heads[-1]
     variable = last.ttype not in W.BIN_WIDTH
-    ok = g.var("ok")
-    L(ind, "%s = pos + %d <= n" % (ok, width))
-    L(ind, "if %s:" % ok)
-    L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
-    L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
-    L(ind, "if %s:" % ok)
+    ok = head_check(g, ind, fmt, names, checks)
     for f, fhead in zip(run, heads):
         if f.ttype in W.BIN_WIDTH:
             (v,) = fhead
@@ -1324,14 +1333,7 @@ class _CmpDec(_Gen):
             L(ind + 1, "pos += 1")
             L(ind, "else:")
             L(ind + 1, "%s, pos = _rsize(buf, pos)" % ln, ctx)
-            L(ind, "%s = pos + %s" % (e, ln))
-            L(ind, "if %s > n:" % e)
-            L(ind + 1, "_err_length(%s, n - pos)" % ln, ctx)
-            if _is_binary(a):
-                L(ind, "%s = buf[pos:%s]" % (dst, e), ctx)
-            else:
-                L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
-            L(ind, "pos = %s" % e)
+            self.read_string_body(ind, a, dst, ctx, ln)
         elif t == _UUID:
             e = self.var("e")
             L(ind, "%s = pos + 16" % e)

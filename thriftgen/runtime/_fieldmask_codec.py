@@ -351,12 +351,7 @@ def _skip_run_bin(g, ind, run):
     ln = g.var("l") if run[-1].ttype == _STRING else None
     if ln:
         names.append(ln)
-    ok = g.var("ok")
-    L(ind, "%s = pos + %d <= n" % (ok, width))
-    L(ind, "if %s:" % ok)
-    L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
-    L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
-    L(ind, "if %s:" % ok)
+    C.head_check(g, ind, fmt, names, checks)
     L(ind + 1, "pos += %d%s" % (width, " + " + ln if ln else ""))
     L(ind, "else:")
     for f in run:
