@@ -213,6 +213,10 @@ print(time.perf_counter() - t)
 """
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root))
+    # byte code compiled as an installed package has it (the first run writes it;
+    # the best of 5 is kept): without it, compiling the JIT module's source would
+    # be timed as well
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     out = []
     for _ in range(5):
         proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True,
