@@ -939,6 +939,20 @@ def head_check(g, ind, fmt, names, checks):
     return ok
 
 
+def fused_try(g, ind, fmt, names, checks):
+    """Emit ``while True:`` and, inside, the guarded unpack of a run's heads into
+    ``names`` and the test of their headers; returns the indentation of the
+    fast path, which the caller ends with ``break``. The code after it, one
+    level in from ``while``, is the fallback (also ended by ``break``): no flag
+    is set or tested on the fast path."""
+    L = g.line
+    L(ind, "while True:")
+    L(ind + 1, "if pos + %d <= n:" % struct.calcsize(fmt))
+    L(ind + 2, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind + 2, "if %s:" % " and ".join(checks))
+    return ind + 3
+
+
 def _bin_field(g, ind, f, obj="obj", ctx0=()):
     """One field of the straight-line path, tried alone by its exact header."""
     hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
@@ -948,11 +962,29 @@ def _bin_field(g, ind, f, obj="obj", ctx0=()):
         g.default_else(ind, f)
 
 
+def _bin_run_values(g, ind, run, heads, obj, ctx0):
+    """Assign the fixed-width values a run's unpack read."""
+    for f, fhead in zip(run, heads):
+        if f.ttype in W.BIN_WIDTH:
+            (v,) = fhead
+            em = g.enum_map(f.targs) if f.ttype == _I32 else None
+            if f.ttype == _BOOL:
+                v = "%s != 0" % v
+            elif f.ttype == _UUID:
+                v = "_UUID(bytes=%s)" % v
+            elif em is not None:
+                v = "%s.get(%s, %s)" % (em, v, v)
+            g.line(ind, "%s.%s = %s" % (obj, f.attr, v), ctx0 + (("f", f.seg),))
+
+
 def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     """A run of fields in canonical order: one unpack when all are present,
-    field by field otherwise (absent optional fields, other orders).  Both
-    ways leave a variable-width last field's head (length / element types
-    and count) in the same locals, and its body is emitted once, after."""
+    field by field otherwise (absent optional fields, other orders).
+
+    Runs ending with a fixed-width field or a string take the flag-free form
+    (:func:`fused_try`). Runs ending with a container leave its head (element
+    types and count) in the same locals either way and test a flag before its
+    body, which is emitted once."""
     L = g.line
     if len(run) == 1 and run[0].ttype == _STRUCT:  # nothing to fuse
         _bin_field(g, ind, run[0], obj, ctx0)
@@ -969,33 +1001,30 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
         names += head
         heads.append(head)
     last, head = run[-1], heads[-1]
-    variable = last.ttype not in W.BIN_WIDTH
+    t, a = last.ttype, last.targs
+    ctx = ctx0 + (("f", last.seg),)
+    dst = "%s.%s" % (obj, last.attr)
+    if t in W.BIN_WIDTH or t == _STRING:
+        fast = fused_try(g, ind, fmt, names, checks)
+        _bin_run_values(g, fast, run, heads, obj, ctx0)
+        L(fast, "pos += %d" % width)
+        if t == _STRING:
+            g.read_string_body(fast, a, dst, ctx, head[0])
+        L(fast, "break")
+        for f in run:
+            _bin_field(g, ind + 1, f, obj, ctx0)
+        L(ind + 1, "break")
+        return
     ok = head_check(g, ind, fmt, names, checks)
-    for f, fhead in zip(run, heads):
-        if f.ttype in W.BIN_WIDTH:
-            (v,) = fhead
-            em = g.enum_map(f.targs) if f.ttype == _I32 else None
-            if f.ttype == _BOOL:
-                v = "%s != 0" % v
-            elif f.ttype == _UUID:
-                v = "_UUID(bytes=%s)" % v
-            elif em is not None:
-                v = "%s.get(%s, %s)" % (em, v, v)
-            L(ind + 1, "%s.%s = %s" % (obj, f.attr, v), ctx0 + (("f", f.seg),))
+    _bin_run_values(g, ind + 1, run, heads, obj, ctx0)
     L(ind + 1, "pos += %d" % width)
     L(ind, "else:")
-    for f in run[:-1] if variable else run:
+    for f in run[:-1]:
         _bin_field(g, ind + 1, f, obj, ctx0)
-    if not variable:
-        return
-    ctx = ctx0 + (("f", last.seg),)
-    t, a = last.ttype, last.targs
     hdr = g.const(W.S_BH.pack(t, last.fid), "_h")
     L(ind + 1, "if buf.startswith(%s, pos):" % hdr)
     L(ind + 2, "%s = True" % ok)
-    if t == _STRING:
-        L(ind + 2, "%s = _u_I(buf, pos + 3)[0]" % head[0], ctx)
-    elif t in (_LIST, _SET):
+    if t in (_LIST, _SET):
         L(ind + 2, "%s = buf[pos + 3]" % head[0], ctx)
         L(ind + 2, "%s = _u_i(buf, pos + 4)[0]" % head[1], ctx)
     elif t == _MAP:
@@ -1006,10 +1035,7 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     if obj == "obj":
         g.default_else(ind + 1, last)
     L(ind, "if %s:" % ok)
-    dst = "%s.%s" % (obj, last.attr)
-    if t == _STRING:
-        g.read_string_body(ind + 1, a, dst, ctx, head[0])
-    elif t in (_LIST, _SET):
+    if t in (_LIST, _SET):
         et, ln = head
         L(ind + 1, "if %s and %s != %d:" % (ln, et, a[0]))
         L(ind + 2, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)

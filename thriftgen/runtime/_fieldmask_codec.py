@@ -351,12 +351,13 @@ def _skip_run_bin(g, ind, run):
     ln = g.var("l") if run[-1].ttype == _STRING else None
     if ln:
         names.append(ln)
-    C.head_check(g, ind, fmt, names, checks)
-    L(ind + 1, "pos += %d%s" % (width, " + " + ln if ln else ""))
-    L(ind, "else:")
+    fast = C.fused_try(g, ind, fmt, names, checks)
+    L(fast, "pos += %d%s" % (width, " + " + ln if ln else ""))
+    L(fast, "break")
     for f in run:
         L(ind + 1, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
         _skip_bin(g, ind + 2, f.ttype, f.targs, _INLINE_LEVELS, hdr=3)
+    L(ind + 1, "break")
 
 
 def _skip_cmp(g, ind, t, a, level=0):
