@@ -277,17 +277,14 @@ service Drawing extends Base { Shape draw(1: Path path) throws (1: Oops oops) }
 LAZY_CHECKS = """
 import pickle, sys, threading, typing
 from typing import List
-import thriftgen.runtime as rt
-from thriftgen.runtime.slim import StructMeta
 import lazydemo.ttypes as t
-
 import lazydemo.constants as c  # a struct constant: built on first access too
 
+# importing generated modules imports no runtime: the first use does
+assert not [m for m in sys.modules if m.startswith("thriftgen")], sorted(sys.modules)
 assert not [n for n, v in vars(t).items() if isinstance(v, type)], sorted(vars(t))
-assert set(t.__all__) <= set(dir(t)) and "Later" in dir(t)
-assert "ORIGIN" not in vars(c) and "ORIGIN" in dir(c) and c.LIMIT == 3 and c.NO_TAILS == []
 
-# concurrent first accesses build one class
+# concurrent first accesses (the first of them attaches the runtime) build one class
 seen, barrier = [], threading.Barrier(8)
 def grab():
     barrier.wait()
@@ -297,6 +294,12 @@ for th in threads: th.start()
 for th in threads: th.join()
 assert len(seen) == 8 and all(c is seen[0] for c in seen)
 assert "Shape" not in vars(t) and "Point" not in vars(t)  # one class, not the module
+
+import thriftgen.runtime as rt
+from thriftgen.runtime.slim import StructMeta
+
+assert set(t.__all__) <= set(dir(t)) and "Later" in dir(t)
+assert "ORIGIN" not in vars(c) and "ORIGIN" in dir(c) and c.LIMIT == 3 and c.NO_TAILS == []
 
 # the names of its annotations: get_type_hints looks them up in the module dict
 assert typing.get_type_hints(t.Holder) == {"tail": typing.Optional[t.Tail]}
@@ -500,3 +503,15 @@ def test_mypy_strict_sees_constructors(tmp_path):
     assert good.returncode == 0, good.stdout + good.stderr
     bad = mypy("bad.py")
     assert bad.returncode != 0 and "repeat" in bad.stdout, bad.stdout
+
+
+def test_attach_needs_a_loader_that_gives_the_code():
+    """A module whose loader cannot hand back its code object (so its class bodies)
+    gets a clear error on first use, not a crash."""
+    from thriftgen.runtime.errors import SpecError
+    from thriftgen.runtime.slim import attach
+
+    ns = {"__name__": "gen.ttypes", "__loader__": object()}
+    with pytest.raises(SpecError, match="gen.ttypes: its loader cannot give its code object"):
+        attach(ns, ({"A": "_tg.SerdesStruct"},))
+    assert "__getattr__" not in ns

@@ -79,7 +79,8 @@ class SlimTTypesView:
     structs: list  # SlimStructView
     typedefs: list  # SlimTypedefView
     late_aliases: list  # ``_tg_S = S`` for structs (type hints only; IND1)
-    lazy: str  # the ``_tg.lazy(...)`` call at IND1 ('' when the module defines nothing)
+    lazy: str  # the lazy hooks at IND1 ('' when the module defines nothing)
+    runtime_import: str = ""  # the runtime's import at IND1, for type checkers only
 
 
 @dataclass
@@ -90,7 +91,8 @@ class SlimConstantsView:
     type_checking: str  # spelling of TYPE_CHECKING ('' without lazy constants)
     lazy_imports: list  # ``from .ttypes import ...`` at IND1 (for type checkers)
     lazy_consts: list  # ConstView at IND1: values naming classes, built on first access
-    lazy: str  # the ``_tg.lazy(...)`` call at IND1 ('' if none)
+    lazy: str  # the lazy hooks at IND1 ('' if none)
+    runtime_import: str = ""  # the runtime's import at IND1, for type checkers only
 
 
 @dataclass
@@ -114,7 +116,8 @@ class SlimServiceView:
     client_bases: str
     async_base: str
     processor_base: str
-    lazy: str  # the ``_tg.lazy(...)`` call at IND1, with the function table
+    lazy: str  # the lazy hooks at IND1, with the function table
+    runtime_import: str = ""  # the runtime's import at IND1, for type checkers only
 
 
 def first_line(doc: Optional[str]) -> str:
@@ -195,12 +198,39 @@ def nested_statement(statement: str, indent: str = IND1) -> str:
     return block[len(head):].rstrip("\n")
 
 
+RUNTIME_IMPORT = "from thriftgen.runtime import slim as _tg"
+
+
 def lazy_call(table: list, service: Optional[list] = None) -> str:
-    """The ``_tg.lazy(globals(), {name: bases or "=expr"}[, service, functions])`` call."""
-    args: list = ["globals()", dict_([(str_literal(k), str_literal(v)) for k, v in table])]
+    """The module's lazy hooks, for the ``else:`` of ``if TYPE_CHECKING``:
+    ``_TG_LAZY = ({name: bases or "=expr"}[, service, functions])`` and a
+    ``__getattr__`` / ``__dir__`` that hand it to
+    :func:`thriftgen.runtime.slim.attach` on first use, so importing the module
+    does not import the runtime."""
+    items: list = [dict_([(str_literal(k), str_literal(v)) for k, v in table])]
     if service is not None:
-        args += service
-    return layout(call("_tg.lazy", args), IND1)
+        items += service
+    hooks = [f"{IND1}def {name}({params}):\n"
+             f"{IND2}from thriftgen.runtime.slim import attach\n\n"
+             f"{IND2}return attach(globals(), _TG_LAZY).{method}"
+             for name, params, method in (("__getattr__", "name", "getattr(name)"),
+                                          ("__dir__", "", "dir()"))]
+    return "\n\n".join([assign("_TG_LAZY", tuple_(items), IND1)] + hooks)
+
+
+def defer_runtime(imports: list, type_checking: str) -> tuple:
+    """``imports`` without the runtime's and that import at IND1 for the
+    ``if TYPE_CHECKING`` block, when the module can do without it at run time
+    (not when its TYPE_CHECKING is spelled through the runtime)."""
+    lines = "\n".join(imports).split("\n")
+    if type_checking not in ("TYPE_CHECKING", "") or RUNTIME_IMPORT not in lines:
+        return imports, ""
+    i = lines.index(RUNTIME_IMPORT)
+    del lines[i]
+    if lines[i - 1] == "" and (i == len(lines) or lines[i] == ""):  # an emptied group
+        del lines[i - 1]
+    # "" (no TYPE_CHECKING block): the module defines nothing the runtime builds
+    return lines, IND1 + RUNTIME_IMPORT if type_checking else ""
 
 
 def field_line(target: str, default: Expr, indent: str) -> str:
@@ -354,12 +384,14 @@ class SlimShaping:
         table = [(n, "=_tg_ttypes." + n) for n in own] + [(v.name, "=" + f) for v, f in lazy]
         if table:
             imports, type_checking = with_type_checking(imports, const_names)
+        imports, runtime_import = defer_runtime(imports, type_checking)
         return SlimConstantsView(
             imports=imports, all_names=assign("__all__", list_([str_literal(n)
                                                                 for n in all_names])),
             consts=eager, type_checking=type_checking,
             lazy_imports=indented_import(".ttypes", own, IND1) if own else [],
-            lazy_consts=[v for v, _ in lazy], lazy=lazy_call(table) if table else "")
+            lazy_consts=[v for v, _ in lazy], lazy=lazy_call(table) if table else "",
+            runtime_import=runtime_import)
 
     def ttypes_view(self, package: str, files: list) -> SlimTTypesView:
         full: TTypesView = super().ttypes_view(package, files)
@@ -376,12 +408,13 @@ class SlimShaping:
         if table:
             imports, type_checking = with_type_checking(
                 imports, self._module_level(files, ("struct", "enum", "typedef")))
+        imports, runtime_import = defer_runtime(imports, type_checking)
         return SlimTTypesView(
             imports=imports, all_names=full.all_names, type_checking=type_checking,
             enums=full.enums, early_aliases=[f"{IND1}{a} = {v}" for a, v in early],
             structs=full.structs, typedefs=full.typedefs,
             late_aliases=[f"{IND1}{a} = {v}" for a, v in late],
-            lazy=lazy_call(table) if table else "")
+            lazy=lazy_call(table) if table else "", runtime_import=runtime_import)
 
     def service_view(self, package: str, pf, svc: ast.Service) -> SlimServiceView:
         full: ServiceView = super().service_view(package, pf, svc)
@@ -401,6 +434,7 @@ class SlimShaping:
                     ("Processor", processor_base)])
         module_level = {name for name, _ in table} | {"Iface"}
         imports, type_checking = with_type_checking(full.imports, module_level)
+        imports, runtime_import = defer_runtime(imports, type_checking)
         return SlimServiceView(
             name=full.name, file_name=full.file_name, source=full.source,
             doc=docstring(first_line(svc.doc), IND1),
@@ -408,4 +442,5 @@ class SlimShaping:
             iface_base=f"({base}.Iface)" if base else "",
             functions=functions, structs=full.structs,
             client_bases=client_bases, async_base=async_base, processor_base=processor_base,
-            lazy=lazy_call(table, [str_literal(svc.name), list_(function_table)]))
+            lazy=lazy_call(table, [str_literal(svc.name), list_(function_table)]),
+            runtime_import=runtime_import)

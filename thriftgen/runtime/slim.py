@@ -620,6 +620,34 @@ def lazy(ns: dict, table: dict, service: Optional[str] = None,
     ns["__dir__"] = module.dir
 
 
+def attach(ns: dict, spec: tuple) -> "_LazyModule":
+    """The lazy builder of a generated module, made on its first use.
+
+    Generated modules do not import the runtime: their ``__getattr__`` /
+    ``__dir__`` call this on first use with ``_TG_LAZY``, ``(table[, service,
+    functions])`` as :func:`lazy` takes them, so importing a package of them
+    costs only their own modules. The module's code object (its class bodies are
+    constants of it) comes from its loader, the way the import got it."""
+    with _lock:
+        current = ns.get("__getattr__")
+        module = getattr(current, "__self__", None)
+        if isinstance(module, _LazyModule):
+            return module
+        loader = ns.get("__loader__")
+        get_code = getattr(loader, "get_code", None)
+        if get_code is None:
+            raise SpecError("%s: its loader cannot give its code object; "
+                            "generate it again to load it this way" % ns["__name__"])
+        table = spec[0]
+        service = spec[1] if len(spec) > 1 else None
+        functions = tuple(spec[2]) if len(spec) > 2 else ()
+        ns.setdefault("_tg", sys.modules[__name__])
+        module = _LazyModule(ns, table, get_code(ns["__name__"]), service, functions)
+        ns["__getattr__"] = module.getattr
+        ns["__dir__"] = module.dir
+        return module
+
+
 _SERVICE_NAMES = ("Client", "AsyncClient", "Processor", "Function", "bind_service")
 
 
