@@ -13,10 +13,12 @@ their defaults and one compact type string::
         _tg_spec = "1i 4i 7Ls 8<_tg_types.Box>"
 
 Generated modules hold their class statements (and typedefs, aliases,
-constants naming classes) under ``if TYPE_CHECKING:`` and end with one
-:func:`lazy` call: the module's ``__getattr__`` (PEP 562) builds a class from
-its body - a constant of the module's code object - on first access and
-stores it in the module. Importing a module of thousands of classes thus
+constants naming classes) under ``if TYPE_CHECKING:`` and end with a lazy
+table (``_TG_LAZY``) and a ``__getattr__`` / ``__dir__`` (PEP 562) that hand it
+to :func:`attach` on first use - importing them does not import this runtime.
+The module's ``__getattr__`` then builds a class from its body - a constant
+of the module's code object - on first access and stores it in the module
+(:func:`lazy` does the same for modules that call it at import). Importing a module of thousands of classes thus
 creates none of them (measured: class creation was the floor of the import
 time, ~19 us a class; ``bench/outputs.py``).
 
@@ -108,6 +110,7 @@ __all__ = [
     "bind_service",
     "FrozenDict",
     "lazy",
+    "attach",
 ]
 
 _FLAGS = frozenset("|#~")
