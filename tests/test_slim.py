@@ -331,6 +331,9 @@ except AttributeError as ex:
 # a service module: no RPC runtime until a client or processor is asked for
 import lazydemo.Drawing as d
 assert "thriftgen.runtime.service" not in sys.modules, "service runtime imported"
+# introspection of the service interface sees its own file's types at once
+assert typing.get_type_hints(d.Iface.draw) == {"path": typing.Optional[List[t.Point]],
+                                               "return": t.Shape}
 assert "Client" not in vars(d)
 assert [f for f in ("draw", "ping") if not callable(getattr(d.Client, f, None))] == []
 assert {"AsyncClient", "Processor"} <= set(vars(d))
