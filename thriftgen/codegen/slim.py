@@ -40,7 +40,7 @@ from thriftgen.codegen.pyexpr import (LINE_LENGTH, Atom, Expr, assign, call, dic
                                       seq, tuple_)
 from thriftgen.codegen.viewmodel import (_IMMUTABLE_KINDS, IND1, IND2, ConstView, EnumView,
                                          FileNames, ServiceView, TTypesView, TypeInfo, _Skip,
-                                         const_comment, import_from)
+                                         const_comment, import_from, runtime_import)
 from thriftgen.idl import ast
 
 #: ``_tg_spec`` codes of the base types.
@@ -198,9 +198,6 @@ def nested_statement(statement: str, indent: str = IND1) -> str:
     return block[len(head):].rstrip("\n")
 
 
-RUNTIME_IMPORT = "from thriftgen.runtime import slim as _tg"
-
-
 def lazy_call(table: list, service: Optional[list] = None) -> str:
     """The module's lazy hooks, for the ``else:`` of ``if TYPE_CHECKING``:
     ``_TG_LAZY = ({name: bases or "=expr"}[, service, functions])`` and a
@@ -223,14 +220,15 @@ def defer_runtime(imports: list, type_checking: str) -> tuple:
     ``if TYPE_CHECKING`` block, when the module can do without it at run time
     (not when its TYPE_CHECKING is spelled through the runtime)."""
     lines = "\n".join(imports).split("\n")
-    if type_checking not in ("TYPE_CHECKING", "") or RUNTIME_IMPORT not in lines:
+    line = runtime_import(SlimShaping.RUNTIME_MODULE)
+    if type_checking not in ("TYPE_CHECKING", "") or line not in lines:
         return imports, ""
-    i = lines.index(RUNTIME_IMPORT)
+    i = lines.index(line)
     del lines[i]
     if lines[i - 1] == "" and (i == len(lines) or lines[i] == ""):  # an emptied group
         del lines[i - 1]
     # "" (no TYPE_CHECKING block): the module defines nothing the runtime builds
-    return lines, IND1 + RUNTIME_IMPORT if type_checking else ""
+    return lines, IND1 + line if type_checking else ""
 
 
 def field_line(target: str, default: Expr, indent: str) -> str:

@@ -349,7 +349,7 @@ class FileNames:
             third.append(f"import {pkg}.ttypes as {self.b.module_alias[pkg]}")
         if self.service_base is not None:
             third.append(f"import {self.service_base} as {self.b.base_service_alias}")
-        third.append(f"from thriftgen.runtime import {self.b.RUNTIME_MODULE} as _tg")
+        third.append(runtime_import(self.b.RUNTIME_MODULE))
         lines.extend(third)
         local = []
         if self.own_alias:
@@ -360,6 +360,11 @@ class FileNames:
             lines.append("")
             lines.extend(local)
         return lines
+
+
+def runtime_import(module: str) -> str:
+    """How a generated module imports its runtime (``_tg``)."""
+    return f"from thriftgen.runtime import {module} as _tg"
 
 
 def import_from(module: str, names: list) -> str:

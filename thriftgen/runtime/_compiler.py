@@ -912,6 +912,9 @@ def _gen_binary_decoder(info, proto, slot, target, variant):
 _HEAD_FMT = {_BOOL: "B", _BYTE: "b", _I16: "h", _I32: "i", _I64: "q", _DOUBLE: "d",
              _UUID: "16s", _STRING: "I", _LIST: "Bi", _SET: "Bi", _MAP: "BBi", _STRUCT: ""}
 _HEAD_ITEMS = {_LIST: 2, _SET: 2, _MAP: 3, _STRUCT: 0}
+# ... and written (encoding): '?' packs any value's truth, lengths and counts as
+# Apache writes them (signed)
+_PACK_HEAD = {**_HEAD_FMT, _BOOL: "?", _STRING: "i", _LIST: "bi", _SET: "bi", _MAP: "bbi"}
 
 
 def _head_runs(fields):
@@ -1289,11 +1292,6 @@ class _BinEnc(_Gen):
         if t == _MAP:
             return [str(a[0]), str(a[2]), "len(%s)" % v]
         return []
-
-
-# header formats of a fused run (encoding): '?' packs any value's truth
-_PACK_HEAD = {_BOOL: "?", _BYTE: "b", _I16: "h", _I32: "i", _I64: "q", _DOUBLE: "d",
-              _UUID: "16s", _STRING: "i", _LIST: "bi", _SET: "bi", _MAP: "bbi", _STRUCT: ""}
 
 
 def _gen_binary_encoder(info, proto, slot, target, variant):
