@@ -143,6 +143,39 @@ def _packer(fmt):
     return struct.Struct(fmt).pack
 
 
+class _StringRuns(dict):
+    """``table[k]``: ``unpack_from`` of a k-byte string body followed by
+    ``suffix`` (the next string's length, ...): one call instead of a slice
+    and an unpack per string in a sequence or map of strings.
+
+    Built on first use of each length; lengths up to _STRING_RUN_CACHE are
+    kept, longer ones are built per call (an input cannot grow the table
+    beyond that). A length with the top bit set was a negative i32."""
+
+    __slots__ = ("fmt",)
+
+    def __init__(self, suffix):
+        super().__init__()
+        self.fmt = ">%ds" + suffix
+
+    def __missing__(self, k):
+        if k > W.MAX_I32:
+            W.err_length(k, 0)
+        fn = struct.Struct(self.fmt % k).unpack_from
+        if k < _STRING_RUN_CACHE:
+            self[k] = fn
+        return fn
+
+
+_STRING_RUN_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=None)
+def _string_runs(suffix):
+    """The shared :class:`_StringRuns` table of ``suffix``."""
+    return _StringRuns(suffix)
+
+
 def _bulk_unpackers(fmt):
     return _bulk_tables(fmt)[0]
 
@@ -318,4 +351,5 @@ def _install(cls, proto, enc, dec, size):
 HELPERS = frozenset(k for k in list(globals()) if k.startswith("_") and not k.startswith("__")
                     and k not in ("_compiler", "_jit", "_bulk_cache", "_uuid_mod", "_render",
                                   "_BULK_TABLE_SIZE", "_BULK_PACKERS", "_bulk_tables",
-                                  "_parse_ctx", "_aot_ctx"))
+                                  "_parse_ctx", "_aot_ctx", "_StringRuns",
+                                  "_STRING_RUN_CACHE"))

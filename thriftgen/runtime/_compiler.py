@@ -371,8 +371,15 @@ class _JitTarget:
         klass = _struct_class(owner, targs)
         return _leaf_fields(_fields_of(klass, _spec_of(klass)), _is_union(klass))
 
+    def inline_new(self, owner, targs):
+        # a class of any origin: its __init__ may do more than assign fields
+        return False
+
     def class_ref(self, owner, targs):
         return self.const(_struct_class(owner, targs), "_c")
+
+    def string_runs(self, suffix):
+        return self.const(A._string_runs(suffix), "_sr")
 
     def packer(self, fmt):
         return self.const(A._packer(fmt), "_sp")
@@ -492,9 +499,19 @@ class _AotTarget:
         c = self.classes.get(ref.name) if ref.local else None
         return None if c is None else _leaf_fields(_fields_of(c.name, c.spec), c.union)
 
+    def inline_new(self, owner, targs):
+        # every field starts as None (no defaults, not an exception): the
+        # inline code may skip __init__ and assign each field itself
+        ref = _struct_class(owner, targs)
+        c = self.classes.get(ref.name) if ref.local else None
+        return c is not None and c.defaults == {}
+
     def class_ref(self, owner, targs):
         ref = _struct_class(owner, targs)
         return self._define(("cls", ref.expr), ref.expr, "cls")
+
+    def string_runs(self, suffix):
+        return self._define(("sruns", suffix), "_string_runs(%r)" % suffix, "sr")
 
     def packer(self, fmt):
         return self._define(("packer", fmt), "_packer(%r)" % fmt, "sp")
@@ -548,6 +565,14 @@ class _CtxTarget(_AotTarget):
         spec = sorted((e for e in _spec_of(klass) if e is not None), key=lambda e: e[0])
         return _leaf_fields(_fields_of(klass, spec), _is_union(klass))
 
+    def inline_new(self, owner, targs):
+        # as the emission decided (AotClass.defaults == {}), told from the
+        # generated class: not an exception, every __init__ default None
+        klass = _struct_class(owner, targs)
+        init = klass.__dict__.get("__init__")
+        return (not issubclass(klass, BaseException) and init is not None
+                and all(d is None for d in (getattr(init, "__defaults__", None) or ())))
+
     def class_ref(self, owner, targs):
         return "_c"
 
@@ -585,6 +610,7 @@ class _Gen:
         self.lines = []
         self.ctxmap = {}
         self.counter = 0
+        self.fresh = set()  # locals made by _new whose absent fields must be set
         self.fname = {ENC: "encode", ENC_LAX: "encode", DEC: "decode", DEC_LAX: "decode",
                       SIZE: "size", REST: "rest"}[slot]
         self.aot_name = target.fn_name(proto, slot, info.name) if self.aot else None
@@ -661,12 +687,12 @@ class _Gen:
             L(ind, "%s = buf[pos:%s].decode(%s)" % (dst, e, _errors_arg(self.lax)), ctx)
         L(ind, "pos = %s" % e)
 
-    def default_else(self, ind, f):
-        """In the fast path with ``_new``: the field's initial value when absent."""
-        if self.variant == "fast" and self.info.defaults:
+    def default_else(self, ind, f, obj="obj"):
+        """For an object made by ``_new``: the field's initial value when absent."""
+        if obj in self.fresh or (obj == "obj" and self.variant == "fast" and self.info.defaults):
             self.line(ind, "else:")
             value = "None" if f.default is None else self.const(_Expr(f.default), "_d")
-            self.line(ind + 1, "obj.%s = %s" % (f.attr, value))
+            self.line(ind + 1, "%s.%s = %s" % (obj, f.attr, value))
 
 
 def _errors_arg(lax):
@@ -777,13 +803,16 @@ class _BinDec(_Gen):
             else:
                 L(i, "%s = %s(%s)" % (dst, wrap, expr), ctx)
             L(i, "pos += %s * %d" % (ln, w))
+        elif et == _STRING:
+            self.read_strings(i, ea, dst, ctx, ln, wrap)
         else:
             acc = self.var("c")
-            add = self.var("a")
             idx = self.var("i")
             x = self.var("x")
             L(i, "%s = %s()" % (acc, wrap))
-            L(i, "%s = %s.%s" % (add, acc, "add" if is_set else "append"))
+            # acc.append(x), not a bound method kept in a local: 3.11+ runs
+            # the method call form faster
+            add = "%s.%s" % (acc, "add" if is_set else "append")
             inline = (self.target.inline_fields(self.info.name, ea)
                       if et == _STRUCT and not self.lax else None)
             if inline is not None:  # the element's fields read here, no call per element
@@ -801,12 +830,64 @@ class _BinDec(_Gen):
         L(ind, "else:")
         L(ind + 1, "_err_count(%s, 1, n - pos)" % ln, ctx)
 
+    def string_value(self, a, raw):
+        """The value of string bytes ``raw`` (str, or bytes for binary)."""
+        return raw if _is_binary(a) else "%s.decode(%s)" % (raw, _errors_arg(self.lax))
+
+    def read_strings(self, ind, ea, dst, ctx, ln, wrap):
+        """``ln`` (> 0) strings: each body is read with the next one's length by
+        one call (see _aot._StringRuns); the last body alone."""
+        L = self.line
+        acc, idx, lk, lk2, raw, x = (self.var(p) for p in ("c", "i", "l", "l", "s", "x"))
+        ci = ctx + (("i", idx),)
+        add = "%s.%s" % (acc, "add" if wrap == "set" else "append")
+        L(ind, "%s = %s()" % (acc, wrap))
+        L(ind, "%s = _u_I(buf, pos)[0]" % lk, ctx)
+        L(ind, "pos += 4")
+        L(ind, "for %s in range(%s - 1):" % (idx, ln))
+        L(ind + 1, "%s, %s = %s[%s](buf, pos)" % (raw, lk2, self.target.string_runs("I"), lk), ci)
+        L(ind + 1, "%s(%s)" % (add, self.string_value(ea, raw)), ci)
+        L(ind + 1, "pos += %s + 4" % lk)
+        L(ind + 1, "%s = %s" % (lk, lk2))
+        L(ind, "%s = %s - 1" % (idx, ln))
+        self.read_string_body(ind, ea, x, ci, lk)
+        L(ind, "%s(%s)" % (add, x), ci)
+        L(ind, "%s = %s" % (dst, acc))
+
+    def read_string_map(self, ind, ka, va, m, k, idx, ctx, ln):
+        """``ln`` (> 0) entries of a string -> string map, as read_strings: a
+        key's body and the value's length by one call, the value's body and
+        the next key's length by another."""
+        L = self.line
+        runs = self.target.string_runs("I")
+        lk, lv, raw = self.var("l"), self.var("l"), self.var("s")
+        ck, cv = ctx + (("mk", idx),), ctx + (("mv", k),)
+        L(ind, "%s = _u_I(buf, pos)[0]" % lk, ctx)
+        L(ind, "pos += 4")
+        L(ind, "for %s in range(%s - 1):" % (idx, ln))
+        L(ind + 1, "%s, %s = %s[%s](buf, pos)" % (raw, lv, runs, lk), ck)
+        L(ind + 1, "%s = %s" % (k, self.string_value(ka, raw)), ck)
+        L(ind + 1, "pos += %s + 4" % lk)
+        L(ind + 1, "%s, %s = %s[%s](buf, pos)" % (raw, lk, runs, lv), cv)
+        L(ind + 1, "%s[%s] = %s" % (m, k, self.string_value(va, raw)), cv)
+        L(ind + 1, "pos += %s + 4" % lv)
+        L(ind, "%s = %s - 1" % (idx, ln))
+        L(ind, "%s, %s = %s[%s](buf, pos)" % (raw, lv, runs, lk), ck)
+        L(ind, "%s = %s" % (k, self.string_value(ka, raw)), ck)
+        L(ind, "pos += %s + 4" % lk)
+        self.read_string_body(ind, va, "%s[%s]" % (m, k), cv, lv)
+
     def read_struct_inline(self, ind, targs, fields, x, ctx):
         """A nested struct (leaf: see _leaf_fields) decoded into local ``x`` by
         the straight-line code of its own decoder; anything else (other field
         order, unknown fields) is finished by its general loop."""
         L = self.line
-        L(ind, "%s = %s()" % (x, self.target.class_ref(self.info.name, targs)), ctx)
+        cref = self.target.class_ref(self.info.name, targs)
+        if self.target.inline_new(self.info.name, targs):
+            self.fresh.add(x)
+            L(ind, "%s = _new(%s)" % (x, cref), ctx)
+        else:
+            L(ind, "%s = %s()" % (x, cref), ctx)
         for run in _head_runs(fields):
             _bin_run(self, run, ind, x, ctx)
         L(ind, "if buf[pos] == 0:", ctx)
@@ -837,9 +918,12 @@ class _BinDec(_Gen):
         idx = self.var("i")
         k = self.var("k")
         L(ind + 1, "%s = {}" % m)
-        L(ind + 1, "for %s in range(%s):" % (idx, ln))
-        self.read(ind + 2, kt, ka, k, ctx + (("mk", idx),))
-        self.read(ind + 2, vt, va, "%s[%s]" % (m, k), ctx + (("mv", k),))
+        if kt == vt == _STRING:
+            self.read_string_map(ind + 1, ka, va, m, k, idx, ctx, ln)
+        else:
+            L(ind + 1, "for %s in range(%s):" % (idx, ln))
+            self.read(ind + 2, kt, ka, k, ctx + (("mk", idx),))
+            self.read(ind + 2, vt, va, "%s[%s]" % (m, k), ctx + (("mv", k),))
         L(ind + 1, "%s = %s" % (dst, m))
         L(ind, "elif %s == 0:" % ln)
         L(ind + 1, "%s = {}" % dst)
@@ -930,8 +1014,9 @@ def _head_runs(fields):
 
 def head_check(g, ind, fmt, names, checks):
     """Emit the unpack of a run's heads into ``names`` (guarded by the bytes
-    left) and the test of their headers; returns the name of the flag, whose
-    ``if`` is emitted last."""
+    left: an exception raised at the end of a sparse message would cost far
+    more than the test) and the test of their headers; returns the name of the
+    flag, whose ``if`` is emitted last."""
     L = g.line
     ok = g.var("ok")
     L(ind, "%s = pos + %d <= n" % (ok, struct.calcsize(fmt)))
@@ -961,8 +1046,7 @@ def _bin_field(g, ind, f, obj="obj", ctx0=()):
     hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
     g.line(ind, "if buf.startswith(%s, pos):" % hdr)
     g.read(ind + 1, f.ttype, f.targs, "%s.%s" % (obj, f.attr), ctx0 + (("f", f.seg),), hdr=3)
-    if obj == "obj":
-        g.default_else(ind, f)
+    g.default_else(ind, f, obj)
 
 
 def _bin_run_values(g, ind, run, heads, obj, ctx0):
@@ -1035,8 +1119,7 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
         L(ind + 2, "%s = buf[pos + 4]" % head[1], ctx)
         L(ind + 2, "%s = _u_i(buf, pos + 5)[0]" % head[2], ctx)
     L(ind + 2, "pos += %d" % (3 + struct.calcsize(">" + _HEAD_FMT[t])))
-    if obj == "obj":
-        g.default_else(ind + 1, last)
+    g.default_else(ind + 1, last, obj)
     L(ind, "if %s:" % ok)
     if t in (_LIST, _SET):
         et, ln = head
