@@ -95,6 +95,8 @@ _DEC_KEYS = {
     ("compact", False): ("_tg_plan_compact", 4, None),
 }
 _DEFAULT_DEPTH = 64
+_ENC_HOOKS = {"binary": "_tg_encode_binary", "compact": "_tg_encode_compact"}
+_DEC_HOOKS = {"binary": "_tg_decode_binary", "compact": "_tg_decode_compact"}
 
 _compiler_mod = None
 
@@ -134,8 +136,20 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
     if mask is not None and not mask.passes_all:
         return mask._encode(obj, protocol, strict_utf8)
     cls = obj.__class__
-    attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
     d = cls.__dict__
+    if strict_utf8 is True:
+        # the common call, looked up without building a key: generated code's hook
+        hook = _ENC_HOOKS.get(protocol)
+        encode = d.get(hook) if hook is not None else None
+        if encode is not None:
+            try:
+                return encode(obj)
+            except ProtocolError as ex:
+                ex._add_path(cls.__name__)
+                raise
+            except Exception as ex:
+                raise _with_path(ex, cls, True) from ex
+    attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
     if hook is not None and hook in d:
         fn = None
     else:
@@ -154,9 +168,14 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
         ex._add_path(cls.__name__)
         raise
     except Exception as ex:
-        pe = _convert(ex, True)
-        pe._add_path(cls.__name__)
-        raise pe from ex
+        raise _with_path(ex, cls, True) from ex
+
+
+def _with_path(ex, cls, encoding):
+    """Non-ProtocolError ``ex`` as a ProtocolError whose path starts at ``cls``."""
+    pe = _convert(ex, encoding)
+    pe._add_path(cls.__name__)
+    return pe
 
 
 def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
@@ -180,9 +199,7 @@ def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
         ex._add_path(cls.__name__)
         raise
     except Exception as ex:
-        pe = _convert(ex, False)
-        pe._add_path(cls.__name__)
-        raise pe from ex
+        raise _with_path(ex, cls, False) from ex
 
 
 def _as_bytes(data):
@@ -220,7 +237,20 @@ def deserialize(
     skipped, not built.
     """
     buf = data if data.__class__ is bytes else _as_bytes(data)
-    obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth, mask)
+    # the common call (generated decoder, default options) without _decode_at's
+    # key lookups: a small message's decode time is mostly this overhead
+    decode = (cls.__dict__.get(_DEC_HOOKS.get(protocol, ""))
+              if strict_utf8 is True and max_depth == _DEFAULT_DEPTH and mask is None else None)
+    if decode is not None:
+        try:
+            obj, end = decode(buf, 0)
+        except ProtocolError as ex:
+            ex._add_path(cls.__name__)
+            raise
+        except Exception as ex:
+            raise _with_path(ex, cls, False) from ex
+    else:
+        obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth, mask)
     if end != len(buf) and not allow_trailing:
         raise ProtocolError(
             "invalid_data",
@@ -259,9 +289,7 @@ def encode_message(name, msg_type, seqid, args_obj, protocol="binary", *, strict
         ex._add_path(cls.__name__)
         raise
     except Exception as ex:
-        pe = _convert(ex, True)
-        pe._add_path(cls.__name__)
-        raise pe from ex
+        raise _with_path(ex, cls, True) from ex
     return bytes(out)
 
 
