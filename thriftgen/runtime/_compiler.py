@@ -1002,41 +1002,55 @@ _PACK_HEAD = {**_HEAD_FMT, _BOOL: "?", _STRING: "i", _LIST: "bi", _SET: "bi", _M
 
 
 def _head_runs(fields):
-    run = []
+    run, width = [], 0
     for f in fields:
+        w = 3 + struct.calcsize(">" + _HEAD_FMT[f.ttype])
+        if width + w > W.FUSED_SLACK:  # see _wire.decode_padded
+            yield run
+            run, width = [], 0
         run.append(f)
+        width += w
         if f.ttype not in W.BIN_WIDTH:
             yield run
-            run = []
+            run, width = [], 0
     if run:
         yield run
 
 
 def head_check(g, ind, fmt, names, checks):
-    """Emit the unpack of a run's heads into ``names`` (guarded by the bytes
-    left: an exception raised at the end of a sparse message would cost far
-    more than the test) and the test of their headers; returns the name of the
-    flag, whose ``if`` is emitted last."""
+    """Emit the unpack of a run's heads into ``names`` and the test of their
+    headers; returns the name of the flag, whose ``if`` is emitted last.
+
+    An unpack past the end of the input (``struct.error``) counts as a
+    mismatch: the handler costs nothing until it runs, a bounds test costs
+    every time. Entry points add zero bytes after the input so that it rarely
+    runs (see _wire.decode_padded)."""
     L = g.line
     ok = g.var("ok")
-    L(ind, "%s = pos + %d <= n" % (ok, struct.calcsize(fmt)))
-    L(ind, "if %s:" % ok)
+    L(ind, "try:")
     L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind, "except _serr:")
+    L(ind + 1, "%s = False" % ok)
+    L(ind, "else:")
     L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
     L(ind, "if %s:" % ok)
     return ok
 
 
 def fused_try(g, ind, fmt, names, checks):
-    """Emit ``while True:`` and, inside, the guarded unpack of a run's heads into
-    ``names`` and the test of their headers; returns the indentation of the
+    """Emit ``while True:`` and, inside, the unpack of a run's heads into
+    ``names`` (past the end of the input: a mismatch, see :func:`head_check`)
+    and the test of their headers; returns the indentation of the
     fast path, which the caller ends with ``break``. The code after it, one
     level in from ``while``, is the fallback (also ended by ``break``): no flag
     is set or tested on the fast path."""
     L = g.line
     L(ind, "while True:")
-    L(ind + 1, "if pos + %d <= n:" % struct.calcsize(fmt))
+    L(ind + 1, "try:")
     L(ind + 2, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind + 1, "except _serr:")
+    L(ind + 2, "pass")
+    L(ind + 1, "else:")
     L(ind + 2, "if %s:" % " and ".join(checks))
     return ind + 3
 
