@@ -57,7 +57,6 @@ from .errors import (
     TApplicationException,
     ThriftgenError,
 )
-from ._wire import PAD_LIMIT as _PAD_LIMIT, _SLACK, decode_padded as _decode_padded
 from .skip import message_end, skip
 from .ttype import MessageType, TType
 
@@ -193,10 +192,6 @@ def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
         else:
             fn = _get_function(cls, protocol, slot)
     try:
-        if protocol == "binary":
-            if fn is None:
-                return _decode_padded(getattr(cls, hook), buf, offset)
-            return _decode_padded(fn, buf, offset, max_depth)
         if fn is None:
             return getattr(cls, hook)(buf, offset)
         return fn(buf, offset, max_depth)
@@ -247,17 +242,8 @@ def deserialize(
     decode = (cls.__dict__.get(_DEC_HOOKS.get(protocol, ""))
               if strict_utf8 is True and max_depth == _DEFAULT_DEPTH and mask is None else None)
     if decode is not None:
-        n = len(buf)
         try:
-            if protocol != "binary" or n > _PAD_LIMIT:
-                obj, end = decode(buf, 0)
-            else:  # _wire.decode_padded, inline
-                try:
-                    obj, end = decode(buf + _SLACK, 0)
-                except Exception:
-                    end = n + 1
-                if end > n:
-                    obj, end = decode(buf, 0)
+            obj, end = decode(buf, 0)
         except ProtocolError as ex:
             ex._add_path(cls.__name__)
             raise

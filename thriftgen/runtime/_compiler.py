@@ -820,6 +820,8 @@ class _BinDec(_Gen):
                 L(i + 1, "_err_depth()", ctx)
             L(i, "for %s in range(%s):" % (idx, ln))
             if inline is not None:
+                self.read_struct_chain(i + 1, ea, inline, x, ["%s(%s)" % (add, x), "continue"],
+                                       ctx + (("i", idx),))
                 self.read_struct_inline(i + 1, ea, inline, x, ctx + (("i", idx),))
             else:
                 self.read(i + 1, et, ea, x, ctx + (("i", idx),))
@@ -876,6 +878,102 @@ class _BinDec(_Gen):
         L(ind, "%s = %s" % (k, self.string_value(ka, raw)), ck)
         L(ind, "pos += %s + 4" % lk)
         self.read_string_body(ind, va, "%s[%s]" % (m, k), cv, lv)
+
+    def read_struct_chain(self, ind, targs, fields, x, done, ctx):
+        """A nested struct read into local ``x`` by one chain of unpacks when
+        every field is there in canonical order, then the lines ``done`` (which
+        leave the enclosing loop: ``continue``/``break``); otherwise nothing is
+        consumed and the code after it runs. Returns whether it emitted anything.
+
+        Only for fixed-width and string fields. Each string's body is read
+        with the heads that follow it (an _aot._StringRuns table keyed by its
+        length); the last unpack also reads the STOP byte unless a string ends
+        the struct. Values are assigned once every header matched. An unpack
+        past the end is a mismatch; any other error (bad UTF-8, the input ending
+        before STOP) is the element's error, as on the field-by-field path."""
+        if not _chainable(fields):
+            return False
+        L = self.line
+        parts, part = [], []  # fields up to and including each string, then the rest
+        for f in fields:
+            part.append(f)
+            if f.ttype == _STRING:
+                parts.append(part)
+                part = []
+        if part:
+            parts.append(part)
+        L(ind, "try:")
+        i = ind + 1
+        width, lengths = 0, []  # the chain's offset: pos + width + string lengths
+        values = {}  # field -> local holding its value
+        pending = None  # the string field whose body the next unpack reads
+
+        def offset(*extra):
+            return " + ".join(["pos"] + ([str(width)] if width else []) + lengths + list(extra))
+
+        for k, part in enumerate(parts):
+            stop = k == len(parts) - 1 and part[-1].ttype != _STRING
+            fmt = "".join("bh" + _HEAD_FMT[f.ttype] for f in part) + ("B" if stop else "")
+            names, checks = [], []
+            if pending is not None:
+                values[pending] = self.var("s")
+                names.append(values[pending])
+            for f in part:
+                t, fi, v = self.var("t"), self.var("f"), self.var("v")
+                names += [t, fi, v]
+                checks.append("%s == %d and %s == %d" % (t, f.ttype, fi, f.fid))
+                values[f] = v
+            if stop:
+                z = self.var("z")
+                names.append(z)
+                checks.append("%s == 0" % z)
+            if pending is None:
+                call = "%s(buf, %s)" % (self.target.unpacker(">" + fmt), offset())
+                cx = ctx
+            else:  # the table rejects a negative length: that string's error
+                call = "%s[%s](buf, %s)" % (self.target.string_runs(fmt), lengths_of[pending],
+                                            offset())
+                lengths.append(lengths_of[pending])
+                cx = ctx + (("f", pending.seg),)
+            L(i, "%s = %s" % (", ".join(names), call), cx)
+            L(i, "if %s:" % " and ".join(checks))
+            i += 1
+            width += struct.calcsize(">" + fmt)
+            pending = part[-1] if part[-1].ttype == _STRING else None
+            if pending is not None:
+                lengths_of = {pending: values[pending]}
+        if pending is not None:  # a string ends the struct: its body, then STOP
+            end = self.var("e")
+            L(i, "%s = %s" % (end, offset(lengths_of[pending])))
+            L(i, "if buf[%s] == 0:" % end, ctx)
+            i += 1
+            values[pending] = "buf[%s - %s:%s]" % (end, lengths_of[pending], end)
+            new_pos = "%s + 1" % end
+        else:
+            new_pos = offset()
+        cref = self.target.class_ref(self.info.name, targs)
+        if self.target.inline_new(self.info.name, targs):
+            L(i, "%s = _new(%s)" % (x, cref), ctx)
+        else:
+            L(i, "%s = %s()" % (x, cref), ctx)
+        for f in fields:
+            v = values[f]
+            em = self.enum_map(f.targs) if f.ttype == _I32 else None
+            if f.ttype == _STRING:
+                v = self.string_value(f.targs, v)
+            elif f.ttype == _BOOL:
+                v = "%s != 0" % v
+            elif f.ttype == _UUID:
+                v = "_UUID(bytes=%s)" % v
+            elif em is not None:
+                v = "%s.get(%s, %s)" % (em, v, v)
+            L(i, "%s.%s = %s" % (x, f.attr, v), ctx + (("f", f.seg),))
+        L(i, "pos = %s" % new_pos)
+        for line in done:
+            L(i, line, ctx)
+        L(ind, "except _serr:")
+        L(ind + 1, "pass")
+        return True
 
     def read_struct_inline(self, ind, targs, fields, x, ctx):
         """A nested struct (leaf: see _leaf_fields) decoded into local ``x`` by
@@ -1002,57 +1100,70 @@ _PACK_HEAD = {**_HEAD_FMT, _BOOL: "?", _STRING: "i", _LIST: "bi", _SET: "bi", _M
 
 
 def _head_runs(fields):
-    run, width = [], 0
+    run = []
     for f in fields:
-        w = 3 + struct.calcsize(">" + _HEAD_FMT[f.ttype])
-        if width + w > W.FUSED_SLACK:  # see _wire.decode_padded
-            yield run
-            run, width = [], 0
         run.append(f)
-        width += w
         if f.ttype not in W.BIN_WIDTH:
             yield run
-            run, width = [], 0
+            run = []
     if run:
         yield run
 
 
 def head_check(g, ind, fmt, names, checks):
-    """Emit the unpack of a run's heads into ``names`` and the test of their
-    headers; returns the name of the flag, whose ``if`` is emitted last.
-
-    An unpack past the end of the input (``struct.error``) counts as a
-    mismatch: the handler costs nothing until it runs, a bounds test costs
-    every time. Entry points add zero bytes after the input so that it rarely
-    runs (see _wire.decode_padded)."""
+    """Emit the unpack of a run's heads into ``names`` (guarded by the bytes
+    left: an exception raised at the end of a sparse message would cost far
+    more than the test) and the test of their headers; returns the name of the
+    flag, whose ``if`` is emitted last."""
     L = g.line
     ok = g.var("ok")
-    L(ind, "try:")
+    L(ind, "%s = pos + %d <= n" % (ok, struct.calcsize(fmt)))
+    L(ind, "if %s:" % ok)
     L(ind + 1, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
-    L(ind, "except _serr:")
-    L(ind + 1, "%s = False" % ok)
-    L(ind, "else:")
     L(ind + 1, "%s = %s" % (ok, " and ".join(checks)))
     L(ind, "if %s:" % ok)
     return ok
 
 
 def fused_try(g, ind, fmt, names, checks):
-    """Emit ``while True:`` and, inside, the unpack of a run's heads into
-    ``names`` (past the end of the input: a mismatch, see :func:`head_check`)
-    and the test of their headers; returns the indentation of the
+    """Emit ``while True:`` and, inside, the guarded unpack of a run's heads into
+    ``names`` and the test of their headers; returns the indentation of the
     fast path, which the caller ends with ``break``. The code after it, one
     level in from ``while``, is the fallback (also ended by ``break``): no flag
     is set or tested on the fast path."""
     L = g.line
     L(ind, "while True:")
-    L(ind + 1, "try:")
+    L(ind + 1, "if pos + %d <= n:" % struct.calcsize(fmt))
     L(ind + 2, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
-    L(ind + 1, "except _serr:")
-    L(ind + 2, "pass")
-    L(ind + 1, "else:")
     L(ind + 2, "if %s:" % " and ".join(checks))
     return ind + 3
+
+
+def _chainable(fields):
+    """Fields a chain of unpacks can read (see _BinDec.read_struct_chain)."""
+    return bool(fields) and all(f.ttype in W.BIN_WIDTH or f.ttype == _STRING for f in fields)
+
+
+def _bin_struct_field(g, ind, f, obj="obj", ctx0=()):
+    """A struct field of the straight-line path: a leaf struct of fixed-width and
+    string fields is read in place by a chain (no call) when it is canonical."""
+    inline = g.target.inline_fields(g.info.name, f.targs) if not g.lax else None
+    if inline is None or not _chainable(inline):
+        _bin_field(g, ind, f, obj, ctx0)
+        return
+    L = g.line
+    ctx = ctx0 + (("f", f.seg),)
+    dst = "%s.%s" % (obj, f.attr)
+    L(ind, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
+    L(ind + 1, "pos += 3")
+    L(ind + 1, "if d1 <= 0:")
+    L(ind + 2, "_err_depth()", ctx)
+    L(ind + 1, "while True:")
+    x = g.var("x")
+    g.read_struct_chain(ind + 2, f.targs, inline, x, ["%s = %s" % (dst, x), "break"], ctx)
+    L(ind + 2, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(f.targs)), ctx)
+    L(ind + 2, "break")
+    g.default_else(ind, f, obj)
 
 
 def _bin_field(g, ind, f, obj="obj", ctx0=()):
@@ -1088,7 +1199,7 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     body, which is emitted once."""
     L = g.line
     if len(run) == 1 and run[0].ttype == _STRUCT:  # nothing to fuse
-        _bin_field(g, ind, run[0], obj, ctx0)
+        _bin_struct_field(g, ind, run[0], obj, ctx0)
         return
     fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
     width = struct.calcsize(fmt)

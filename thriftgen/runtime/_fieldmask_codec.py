@@ -319,22 +319,17 @@ def _skip_bin(g, ind, t, a, level=0, hdr=0):
 def _skip_runs(fields):
     """Fields grouped into runs a single unpack can check: fixed-width fields
     ending with at most one string (whose length the unpack reads)."""
-    run, width = [], 0
+    run = []
     for f in fields:
         if f.ttype in W.BIN_WIDTH or f.ttype == _STRING:
-            w = 3 + W.BIN_WIDTH.get(f.ttype, 4)
-            if width + w > W.FUSED_SLACK:  # see _wire.decode_padded
-                yield run
-                run, width = [], 0
             run.append(f)
-            width += w
             if f.ttype == _STRING:
                 yield run
-                run, width = [], 0
+                run = []
             continue
         if run:
             yield run
-            run, width = [], 0
+            run = []
         yield [f]
     if run:
         yield run

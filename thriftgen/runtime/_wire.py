@@ -67,37 +67,6 @@ def err_truncated(need, have, what="value"):
     )
 
 
-#: zero bytes after the input while a binary decoder runs (decode_padded); no
-#: fused run of field heads is wider (_compiler._head_runs)
-FUSED_SLACK = 256
-_SLACK = bytes(FUSED_SLACK)
-#: inputs longer than this are not copied (their tail costs little in comparison)
-PAD_LIMIT = 1 << 16
-
-
-def decode_padded(fn, buf, offset, *args):
-    """``fn(buf, offset, *args)`` -> (obj, end) for a binary decoder ``fn``,
-    run on ``buf`` followed by FUSED_SLACK zero bytes.
-
-    Generated decoders unpack a run of field heads without testing that the
-    input still holds it (``struct.error`` then means the run is not there),
-    which costs an exception per run at the end of a message whose last
-    fields are absent. The zeros (STOP, never a field header) make those
-    unpacks succeed and the header test fail instead. A decode that used them
-    (an end past the input) or failed is run again on ``buf`` itself, which
-    gives the exact error."""
-    n = len(buf)
-    if n > PAD_LIMIT:
-        return fn(buf, offset, *args)
-    try:
-        obj, end = fn(buf + _SLACK, offset, *args)
-    except Exception:
-        return fn(buf, offset, *args)
-    if end > n:
-        return fn(buf, offset, *args)
-    return obj, end
-
-
 def err_length(length, have):
     if length > MAX_I32:  # read unsigned (one comparison less on the fast path)
         length -= 1 << 32

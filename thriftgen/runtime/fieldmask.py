@@ -692,10 +692,6 @@ class FieldMask:
             fn = self._memo((cls, protocol, strict_utf8, "d"),
                             lambda: codec.entry_decoder(self, cls, protocol, strict_utf8))
             self._entries[cls, protocol, strict_utf8, "d"] = fn
-        if protocol == "binary":
-            from ._wire import decode_padded
-
-            return decode_padded(fn, buf, offset, max_depth)
         return fn(buf, offset, max_depth)
 
     def _memo(self, key, build):
