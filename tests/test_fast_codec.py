@@ -560,3 +560,81 @@ print(" ".join(out))
     assert here.returncode == 0, here.stderr
     assert old.returncode == 0, old.stderr
     assert old.stdout == here.stdout
+
+
+CHAIN = """
+namespace py tgchain
+
+enum Kind { A = 1, B = 2 }
+struct Leaf { 1: string name, 2: optional i64 n, 3: binary blob }
+struct Fixed { 1: i32 a, 2: bool b, 3: Kind k, 4: double d, 5: uuid u, 6: i8 y }
+struct Mixed { 1: i16 h, 2: string s, 3: string t, 4: i64 l }
+struct Holder {
+  1: list<Leaf> leaves, 2: list<Fixed> fixed, 3: set<string> tags, 4: list<binary> blobs,
+  5: map<string, string> attrs, 6: list<Mixed> mixed, 7: map<binary, binary> raw,
+  8: Leaf one, 9: optional Fixed two, 10: i32 after,
+}
+"""
+
+
+def _chain_holder(T, big):
+    import uuid
+
+    return T.Holder(
+        leaves=[T.Leaf(name="a", n=1, blob=b"\x00"), T.Leaf(name="é" * 3, blob=b""),
+                T.Leaf(name=big, n=-1, blob=b"z" * 300)],
+        fixed=[T.Fixed(a=1, b=True, k=T.Kind.B, d=0.5, u=uuid.UUID(int=5), y=-1),
+               T.Fixed(a=2), T.Fixed(a=3, b=False, k=9, d=-0.0, u=uuid.UUID(int=0), y=127)],
+        tags={"x", "", "ü" * 10, big}, blobs=[b"", b"\xff" * 10, big.encode()],
+        attrs={"k": "v", "": "", "ключ": big}, raw={b"\x00": b"\x01", b"": big.encode()},
+        mixed=[T.Mixed(h=1, s="s", t=big, l=2), T.Mixed(s="only"), T.Mixed(h=-1, s="", t="", l=0)],
+        one=T.Leaf(name="o", n=3, blob=b"b"), two=T.Fixed(a=7), after=9)
+
+
+def test_leaf_chains_and_string_runs_match_the_field_by_field_path(tmp_path, monkeypatch):
+    """Leaf structs read by one chain of unpacks (in lists and as fields) and lists,
+    sets and maps of strings read body-with-next-length must decode exactly as the
+    field-by-field code does: values (long strings past the length-table cache,
+    empty and non-ASCII ones, sparse elements, unknown enum values), and the error
+    (kind and path) of every truncation and of every byte set to 0x00 or 0xFF."""
+    idl = tmp_path / "chain.thrift"
+    idl.write_text(CHAIN)
+    for prefix, opts in (("tcf", {"fast_codec": "aot"}), ("tcj", {}), ("tcn", {})):
+        gen_into(tmp_path / prefix, idl, [], package_prefix=prefix, no_fmt=True, **opts)
+    with importable(*(tmp_path / p for p in ("tcf", "tcj", "tcn"))):
+        fast, jit, plain = (importlib.import_module(p + ".tgchain.ttypes")
+                            for p in ("tcf", "tcj", "tcn"))
+        # the reference: the same JIT with chains turned off (compiled on first use)
+        with monkeypatch.context() as m:
+            m.setattr(C, "_chainable", lambda fields: False)
+            serialize(plain.Holder(one=plain.Leaf()))
+            deserialize(plain.Holder, serialize(plain.Holder(leaves=[plain.Leaf(name="")])))
+        src = C.get_function(jit.Holder, "binary", C.DEC)._tg_source
+        assert "_chain_miss" in src and "_chain_miss" not in \
+            C.get_function(plain.Holder, "binary", C.DEC)._tg_source
+
+        def outcome(mod, data):
+            try:
+                return W.norm(deserialize(mod.Holder, data))
+            except ProtocolError as e:
+                return e.kind, e.path
+
+        big = "long " * 1000  # past _aot._STRING_RUN_CACHE
+        for text in (big, "short"):
+            values = [_chain_holder(mod, text) for mod in (fast, jit, plain)]
+            data = serialize(values[2])
+            assert serialize(values[0]) == serialize(values[1]) == data
+            for mod, value in zip((fast, jit, plain), values):
+                assert deserialize(mod.Holder, data) == value
+        kinds = set()
+        for cut in range(len(data)):
+            want = outcome(plain, data[:cut])
+            assert want[0] == "truncated", cut
+            assert outcome(fast, data[:cut]) == outcome(jit, data[:cut]) == want, cut
+        for at in range(len(data)):
+            for byte in (0x00, 0xFF):
+                bad = data[:at] + bytes([byte]) + data[at + 1:]
+                want = outcome(plain, bad)
+                kinds.add(want[0])
+                assert outcome(fast, bad) == outcome(jit, bad) == want, (at, byte)
+        assert {"negative_size", "truncated", "invalid_data"} <= kinds, kinds

@@ -32,7 +32,8 @@ PLAN_SIZE = 7
 # helpers referenced by generated code (names as the generated source spells them)
 
 _new = object.__new__
-_serr = struct.error  # an unpack past the end of the input (see _compiler.read_struct_chain)
+# a chain of unpacks past the end of the input (see _compiler.read_struct_chain)
+_chain_miss = (struct.error, IndexError)
 _I8 = W.I8
 _ZZ1 = W.ZZ1
 _UUID = _uuid_mod.UUID

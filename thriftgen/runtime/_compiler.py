@@ -888,9 +888,10 @@ class _BinDec(_Gen):
         Only for fixed-width and string fields. Each string's body is read
         with the heads that follow it (an _aot._StringRuns table keyed by its
         length); the last unpack also reads the STOP byte unless a string ends
-        the struct. Values are assigned once every header matched. An unpack
-        past the end is a mismatch; any other error (bad UTF-8, the input ending
-        before STOP) is the element's error, as on the field-by-field path."""
+        the struct. Values are assigned once every header matched. Reading past
+        the end of the input is a mismatch (the field-by-field path then names
+        the field in its error); a negative length or bad UTF-8 is the field's
+        error, as on that path."""
         if not _chainable(fields):
             return False
         L = self.line
@@ -971,7 +972,7 @@ class _BinDec(_Gen):
         L(i, "pos = %s" % new_pos)
         for line in done:
             L(i, line, ctx)
-        L(ind, "except _serr:")
+        L(ind, "except _chain_miss:")
         L(ind + 1, "pass")
         return True
 
