@@ -137,30 +137,23 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
         return mask._encode(obj, protocol, strict_utf8)
     cls = obj.__class__
     d = cls.__dict__
-    if strict_utf8 is True:
-        # the common call, looked up without building a key: generated code's hook
-        hook = _ENC_HOOKS.get(protocol)
-        encode = d.get(hook) if hook is not None else None
-        if encode is not None:
-            try:
-                return encode(obj)
-            except ProtocolError as ex:
-                ex._add_path(cls.__name__)
-                raise
-            except Exception as ex:
-                raise _with_path(ex, cls, True) from ex
-    attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
-    if hook is not None and hook in d:
-        fn = None
-    else:
-        plan = d.get(attr)
-        if plan is not None and plan[0] is cls.thrift_spec and plan[slot] is not None:
-            fn = plan[slot]
+    # the common call (strict UTF-8, generated code's hook) looked up without building a key
+    encode = (d.get(_ENC_HOOKS.get(protocol, ""))
+              if strict_utf8 is True and protocol.__class__ is str else None)
+    fn = None
+    if encode is None:
+        attr, slot, hook = _keys(_ENC_KEYS, protocol, strict_utf8)
+        if hook is not None and hook in d:
+            encode = getattr(cls, hook)
         else:
-            fn = _get_function(cls, protocol, slot)
+            plan = d.get(attr)
+            if plan is not None and plan[0] is cls.thrift_spec and plan[slot] is not None:
+                fn = plan[slot]
+            else:
+                fn = _get_function(cls, protocol, slot)
     try:
-        if fn is None:
-            return getattr(cls, hook)(obj)
+        if encode is not None:
+            return encode(obj)
         out = bytearray()
         fn(obj, out)
         return bytes(out)
@@ -240,7 +233,8 @@ def deserialize(
     # the common call (generated decoder, default options) without _decode_at's
     # key lookups: a small message's decode time is mostly this overhead
     decode = (cls.__dict__.get(_DEC_HOOKS.get(protocol, ""))
-              if strict_utf8 is True and max_depth == _DEFAULT_DEPTH and mask is None else None)
+              if strict_utf8 is True and max_depth == _DEFAULT_DEPTH and mask is None
+              and protocol.__class__ is str else None)
     if decode is not None:
         try:
             obj, end = decode(buf, 0)

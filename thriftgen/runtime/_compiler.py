@@ -883,7 +883,7 @@ class _BinDec(_Gen):
         """A nested struct read into local ``x`` by one chain of unpacks when
         every field is there in canonical order, then the lines ``done`` (which
         leave the enclosing loop: ``continue``/``break``); otherwise nothing is
-        consumed and the code after it runs. Returns whether it emitted anything.
+        consumed and the code after it runs.
 
         Only for fixed-width and string fields. Each string's body is read
         with the heads that follow it (an _aot._StringRuns table keyed by its
@@ -893,7 +893,7 @@ class _BinDec(_Gen):
         the field in its error); a negative length or bad UTF-8 is the field's
         error, as on that path."""
         if not _chainable(fields):
-            return False
+            return
         L = self.line
         parts, part = [], []  # fields up to and including each string, then the rest
         for f in fields:
@@ -907,7 +907,7 @@ class _BinDec(_Gen):
         i = ind + 1
         width, lengths = 0, []  # the chain's offset: pos + width + string lengths
         values = {}  # field -> local holding its value
-        pending = None  # the string field whose body the next unpack reads
+        pending = pending_len = None  # the string whose body the next unpack reads, its length
 
         def offset(*extra):
             return " + ".join(["pos"] + ([str(width)] if width else []) + lengths + list(extra))
@@ -932,23 +932,21 @@ class _BinDec(_Gen):
                 call = "%s(buf, %s)" % (self.target.unpacker(">" + fmt), offset())
                 cx = ctx
             else:  # the table rejects a negative length: that string's error
-                call = "%s[%s](buf, %s)" % (self.target.string_runs(fmt), lengths_of[pending],
-                                            offset())
-                lengths.append(lengths_of[pending])
+                call = "%s[%s](buf, %s)" % (self.target.string_runs(fmt), pending_len, offset())
+                lengths.append(pending_len)
                 cx = ctx + (("f", pending.seg),)
             L(i, "%s = %s" % (", ".join(names), call), cx)
             L(i, "if %s:" % " and ".join(checks))
             i += 1
             width += struct.calcsize(">" + fmt)
             pending = part[-1] if part[-1].ttype == _STRING else None
-            if pending is not None:
-                lengths_of = {pending: values[pending]}
+            pending_len = values[pending] if pending is not None else None
         if pending is not None:  # a string ends the struct: its body, then STOP
             end = self.var("e")
-            L(i, "%s = %s" % (end, offset(lengths_of[pending])))
+            L(i, "%s = %s" % (end, offset(pending_len)))
             L(i, "if buf[%s] == 0:" % end, ctx)
             i += 1
-            values[pending] = "buf[%s - %s:%s]" % (end, lengths_of[pending], end)
+            values[pending] = "buf[%s - %s:%s]" % (end, pending_len, end)
             new_pos = "%s + 1" % end
         else:
             new_pos = offset()
@@ -958,23 +956,14 @@ class _BinDec(_Gen):
         else:
             L(i, "%s = %s()" % (x, cref), ctx)
         for f in fields:
-            v = values[f]
-            em = self.enum_map(f.targs) if f.ttype == _I32 else None
-            if f.ttype == _STRING:
-                v = self.string_value(f.targs, v)
-            elif f.ttype == _BOOL:
-                v = "%s != 0" % v
-            elif f.ttype == _UUID:
-                v = "_UUID(bytes=%s)" % v
-            elif em is not None:
-                v = "%s.get(%s, %s)" % (em, v, v)
+            v = (self.string_value(f.targs, values[f]) if f.ttype == _STRING
+                 else _unpacked_value(self, f, values[f]))
             L(i, "%s.%s = %s" % (x, f.attr, v), ctx + (("f", f.seg),))
         L(i, "pos = %s" % new_pos)
         for line in done:
             L(i, line, ctx)
         L(ind, "except _chain_miss:")
         L(ind + 1, "pass")
-        return True
 
     def read_struct_inline(self, ind, targs, fields, x, ctx):
         """A nested struct (leaf: see _leaf_fields) decoded into local ``x`` by
@@ -1175,19 +1164,25 @@ def _bin_field(g, ind, f, obj="obj", ctx0=()):
     g.default_else(ind, f, obj)
 
 
+def _unpacked_value(g, f, v):
+    """The value of fixed-width field ``f`` from what its unpack put in ``v``."""
+    em = g.enum_map(f.targs) if f.ttype == _I32 else None
+    if f.ttype == _BOOL:
+        return "%s != 0" % v
+    if f.ttype == _UUID:
+        return "_UUID(bytes=%s)" % v
+    if em is not None:
+        return "%s.get(%s, %s)" % (em, v, v)
+    return v
+
+
 def _bin_run_values(g, ind, run, heads, obj, ctx0):
     """Assign the fixed-width values a run's unpack read."""
     for f, fhead in zip(run, heads):
         if f.ttype in W.BIN_WIDTH:
             (v,) = fhead
-            em = g.enum_map(f.targs) if f.ttype == _I32 else None
-            if f.ttype == _BOOL:
-                v = "%s != 0" % v
-            elif f.ttype == _UUID:
-                v = "_UUID(bytes=%s)" % v
-            elif em is not None:
-                v = "%s.get(%s, %s)" % (em, v, v)
-            g.line(ind, "%s.%s = %s" % (obj, f.attr, v), ctx0 + (("f", f.seg),))
+            g.line(ind, "%s.%s = %s" % (obj, f.attr, _unpacked_value(g, f, v)),
+                   ctx0 + (("f", f.seg),))
 
 
 def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
