@@ -209,16 +209,20 @@ class _Exploit:
 
 
 def test_cache_never_unpickles_foreign_classes(project):
-    from thriftgen.idl.cache import MAGIC
+    from thriftgen.cachedir import forget_stores, open_store
 
     cache = project / "cache"
     args = ("check", "--cache-dir", str(cache), "-I", "inc", "main.thrift")
     reference = thriftgen(*args, cwd=project)
     marker = project / "pwned"
     evil = pickle.dumps(_Exploit(str(marker)))
+    forget_stores()
+    store = open_store(str(cache))
     for f in _cache_files(cache):
-        # A well-formed header around a hostile payload: only the unpickler stands in the way.
-        f.write_bytes(MAGIC + hashlib.sha256(evil).digest() + evil)
+        # Sealed with the user's own key (as if the key had leaked): only the unpickler
+        # stands in the way.
+        part = f.parent.parent.relative_to(cache).as_posix()
+        f.write_bytes(store.seal(part, f.parent.name + f.name, evil))
     again = thriftgen(*args, cwd=project)
     assert not marker.exists()
     assert (again.returncode, again.stderr) == (reference.returncode, reference.stderr)

@@ -199,13 +199,20 @@ def test_corrupt_entries_are_misses(store, tmp_path, cache_dir):
     out = tmp_path / "out"
     job = store_job(store, out, "no_fmt")
     run_job(job)
-    for entry in (cache_dir / "gen").rglob("*.json"):
+    for entry in (p for p in (cache_dir / "gen").rglob("*") if p.is_file()):
         entry.write_text("{not json")
     assert not run_job(job).cached
-    for entry in (cache_dir / "gen").rglob("*.json"):
-        data = json.loads(entry.read_text())
-        data["key"] = "0" * 64
-        entry.write_text(json.dumps(data))
+    run_job(job)
+    from thriftgen.cachedir import open_store
+
+    sealed = open_store(str(cache_dir))
+    for part in ("gen/jobs", "gen/runs"):
+        for entry in (p for p in (cache_dir / part).rglob("*") if p.is_file()):
+            # A genuine seal around an entry that names another key: still a miss.
+            key = entry.parent.name + entry.name
+            data = json.loads(sealed.unseal(part, key, entry.read_bytes()))
+            data["key"] = "0" * 64
+            entry.write_bytes(sealed.seal(part, key, json.dumps(data).encode()))
     assert not run_job(job).cached
 
 

@@ -31,8 +31,9 @@ differ or when the file was modified less than a clock tick before the entry
 was recorded (a same-tick edit would keep its mtime), like git's racy-index rule.
 Formatting results are cached here too (:class:`FormatCache`).
 
-Nothing here trusts an entry blindly: an unreadable, foreign or corrupt entry
-is a miss.
+Nothing here trusts an entry blindly: every entry is sealed with the user's
+cache key (:mod:`thriftgen.cachedir`), and an unreadable, foreign, edited or
+corrupt entry is a miss.
 """
 
 from __future__ import annotations
@@ -120,24 +121,21 @@ def generator_fingerprint(root: str | None = None) -> str:
         except OSError:
             continue
         stats.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\0".encode("utf-8", "surrogatepass"))
-    memo = os.path.join(root, "gen", "fingerprint", stats.hexdigest()) if root else None
-    if memo is not None:
-        try:
-            with open(memo, encoding="ascii") as fh:
-                value = fh.read().strip()
-            if len(value) == 64:
-                _fingerprint = value
-                return value
-        except (OSError, UnicodeDecodeError):
-            pass
+    store = _store(root) if root else None
+    memo = stats.hexdigest()
+    if store is not None:
+        value = store.read("gen/fingerprint", memo)
+        if value is not None and len(value) == 64:
+            _fingerprint = value.decode("ascii", "replace")
+            return _fingerprint
     h = hashlib.sha256(f"thriftgen {__version__}\0{_black_version()}\0".encode())
     for p in files:
         rel = os.path.relpath(p, os.path.dirname(_PACKAGE_DIR))
         h.update(rel.encode("utf-8", "surrogatepass") + b"\0")
         h.update((file_digest(p) or "-").encode() + b"\0")
     _fingerprint = h.hexdigest()
-    if memo is not None:
-        _write_atomic(memo, _fingerprint.encode())
+    if store is not None:
+        store.write("gen/fingerprint", memo, _fingerprint.encode())
     return _fingerprint
 
 
@@ -158,33 +156,29 @@ def digest_json(*parts) -> str:
                           .encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _read_json(path: str) -> dict | None:
-    try:
-        with open(path, "rb") as fh:
-            data = json.loads(fh.read())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != ENTRY_FORMAT:
-        return None
-    return data
+def _store(root: str | None):
+    from thriftgen.cachedir import open_store
+
+    return open_store(cache_root(root))
 
 
-def _write_atomic(path: str, data: bytes) -> None:
+def _read_json(store, part: str, key: str) -> dict | None:
+    data = store.read(part, key) if store is not None else None
+    if data is None:
+        return None
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError:
-        pass  # a read-only or full cache dir must never fail the run
+        entry = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT or entry.get("key") != key:
+        return None
+    return entry
+
+
+def _write_json(store, part: str, key: str, entry: dict) -> None:
+    if store is not None:
+        entry = dict(entry, format=ENTRY_FORMAT, key=key)
+        store.write(part, key, json.dumps(entry, sort_keys=True).encode("utf-8", "surrogatepass"))
 
 
 # --------------------------------------------------------------------------- checks
@@ -274,7 +268,7 @@ class GenCache:
 
     def __init__(self, root: str | None = None):
         self.root = cache_root(root)
-        self.dir = os.path.join(self.root, "gen")
+        self.store = _store(self.root)
 
     def job_key(self, spec: dict) -> str:
         return digest_json("job", generator_fingerprint(self.root), spec)
@@ -282,19 +276,11 @@ class GenCache:
     def run_key(self, cwd: str, argv: list) -> str:
         return digest_json("run", generator_fingerprint(self.root), cwd, list(argv))
 
-    def _path(self, kind: str, key: str) -> str:
-        return os.path.join(self.dir, kind, key[:2], key[2:] + ".json")
-
     def load_job(self, key: str) -> dict | None:
-        entry = _read_json(self._path("jobs", key))
-        if entry is None or entry.get("key") != key:
-            return None
-        return entry
+        return _read_json(self.store, "gen/jobs", key)
 
     def store_job(self, key: str, entry: dict) -> None:
-        entry = dict(entry, format=ENTRY_FORMAT, key=key)
-        _write_atomic(self._path("jobs", key), json.dumps(entry, sort_keys=True).encode("utf-8",
-                                                                                      "surrogatepass"))
+        _write_json(self.store, "gen/jobs", key, entry)
 
     def fresh_job(self, key: str, cwd: str | None = None) -> dict | None:
         """The job entry if the output on disk is what the job would write now."""
@@ -315,15 +301,10 @@ class GenCache:
         return entry
 
     def load_run(self, key: str) -> dict | None:
-        entry = _read_json(self._path("runs", key))
-        if entry is None or entry.get("key") != key:
-            return None
-        return entry
+        return _read_json(self.store, "gen/runs", key)
 
     def store_run(self, key: str, entry: dict) -> None:
-        entry = dict(entry, format=ENTRY_FORMAT, key=key)
-        _write_atomic(self._path("runs", key), json.dumps(entry, sort_keys=True).encode("utf-8",
-                                                                                      "surrogatepass"))
+        _write_json(self.store, "gen/runs", key, entry)
 
     def fresh_run(self, key: str) -> dict | None:
         """The run entry if its configuration, globs and every job are unchanged."""
@@ -341,34 +322,25 @@ class GenCache:
 
 class FormatCache:
     """black's output by sha256 of its input (and the generator fingerprint, which
-    covers black's version and thriftgen's formatting code); zlib-compressed."""
-
-    MAGIC = b"TGFC1\n"
+    covers black's version and thriftgen's formatting code); zlib-compressed, sealed
+    like every entry (a formatted text goes into generated code verbatim)."""
 
     def __init__(self, root: str | None = None):
         root = cache_root(root)
-        self.dir = os.path.join(root, "fmt")
+        self.store = _store(root)
         self._salt = f"{generator_fingerprint(root)}\0".encode()
         self.hits = 0
         self.misses = 0
 
-    def _path(self, text: str) -> str:
-        key = hashlib.sha256(self._salt + text.encode("utf-8", "surrogatepass")).hexdigest()
-        return os.path.join(self.dir, key[:2], key[2:])
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(self._salt + text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def get(self, text: str) -> str | None:
-        try:
-            with open(self._path(text), "rb") as fh:
-                blob = fh.read()
-        except OSError:
-            blob = b""
-        head = len(self.MAGIC) + 32
+        blob = self.store.read("fmt", self._key(text)) if self.store is not None else None
         result = None
-        if blob.startswith(self.MAGIC) and len(blob) > head:
+        if blob is not None:
             try:
-                data = zlib.decompress(blob[head:])
-                if hashlib.sha256(data).digest() == blob[len(self.MAGIC):head]:
-                    result = data.decode("utf-8", "surrogatepass")
+                result = zlib.decompress(blob).decode("utf-8", "surrogatepass")
             except (zlib.error, UnicodeDecodeError):
                 result = None
         if result is None:
@@ -378,9 +350,8 @@ class FormatCache:
         return result
 
     def put(self, text: str, formatted: str) -> None:
-        data = formatted.encode("utf-8", "surrogatepass")
-        _write_atomic(self._path(text),
-                      self.MAGIC + hashlib.sha256(data).digest() + zlib.compress(data, 1))
+        if self.store is not None:
+            self.store.write("fmt", self._key(text), zlib.compress(formatted.encode("utf-8", "surrogatepass"), 1))
 
 
 # --------------------------------------------------------------------------- fast path

@@ -2,10 +2,10 @@
 
 An entry maps sha256(tool version, grammar signature, display path, file bytes)
 to the pickled ``(Document, diagnostics)`` of that file. Entries are written
-atomically. Loading never trusts the file blindly: the header (magic, format
-version, payload digest) must match, and the unpickler only accepts the AST
-and diagnostic classes, so a corrupt, stale or foreign entry is ignored (and
-re-parsed), never executed.
+atomically and sealed with the user's cache key (see :mod:`thriftgen.cachedir`):
+an entry whose seal does not verify is a miss. Even a sealed payload is loaded
+with an unpickler that only accepts the AST and diagnostic classes, so a
+corrupt, stale or foreign entry is ignored (and re-parsed), never executed.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import hashlib
 import io
 import os
 import pickle
-import tempfile
 from typing import Optional
 
 from thriftgen import __version__
-from thriftgen.cachedir import default_cache_dir
+from thriftgen.cachedir import default_cache_dir, open_store
 from thriftgen.diagnostics import Diagnostic
 from thriftgen.idl import ast
 
-MAGIC = b"TGPC1\n"
 _ALLOWED = {("thriftgen.idl.ast", name) for name in dir(ast) if isinstance(getattr(ast, name), type)}
 _ALLOWED.add(("thriftgen.diagnostics", "Diagnostic"))
 
@@ -88,10 +86,14 @@ def decode_entry(payload: bytes) -> Optional[CachedFile]:
 
 
 class ParseCache:
-    """Per-file parse results and per-program check results, by content hash."""
+    """Per-file parse results and per-program check results, by content hash.
+
+    Entries are sealed by the user's cache key (:mod:`thriftgen.cachedir`); with an
+    unsafe or unusable cache directory every lookup misses and nothing is written."""
 
     def __init__(self, directory: Optional[str] = None):
         self.dir = directory or default_cache_dir()
+        self.store = open_store(self.dir)
         self._salt = f"{__version__}\0{_grammar_signature()}\0".encode()
         self.hits = 0
         self.misses = 0
@@ -103,41 +105,12 @@ class ParseCache:
             h.update(part)
         return h.hexdigest()
 
-    def _path(self, kind: str, key: str) -> str:
-        return os.path.join(self.dir, kind, key[:2], key[2:])
+    def _read(self, kind: str, key: str) -> Optional[bytes]:
+        return self.store.read(kind, key) if self.store is not None else None
 
-    # -- raw entries: MAGIC, sha256(payload), payload -----------------------------
-
-    def _read(self, path: str) -> Optional[bytes]:
-        try:
-            with open(path, "rb") as fh:
-                blob = fh.read()
-        except OSError:
-            return None
-        head = len(MAGIC) + 32
-        if not blob.startswith(MAGIC) or len(blob) < head:
-            return None
-        payload = blob[head:]
-        if hashlib.sha256(payload).digest() != blob[len(MAGIC):head]:
-            return None
-        return payload
-
-    def _write(self, path: str, payload: bytes) -> None:
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(MAGIC + hashlib.sha256(payload).digest() + payload)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
-            pass  # a read-only or full cache dir must never fail the run
+    def _write(self, kind: str, key: str, payload: bytes) -> None:
+        if self.store is not None:
+            self.store.write(kind, key, payload)
 
     # -- parse results ------------------------------------------------------------
 
@@ -145,7 +118,7 @@ class ParseCache:
         return self._key(display.encode("utf-8", "surrogatepass"), data)
 
     def get(self, data: bytes, display: str) -> Optional[CachedFile]:
-        payload = self._read(self._path("parse", self.file_key(data, display)))
+        payload = self._read("parse", self.file_key(data, display))
         entry = self._decode(payload) if payload is not None else None
         if entry is None:
             self.misses += 1
@@ -164,7 +137,7 @@ class ParseCache:
 
     def put_payload(self, data: bytes, display: str, payload: bytes) -> None:
         """Store an :func:`encode_entry` payload (parse workers encode, see loader)."""
-        self._write(self._path("parse", self.file_key(data, display)), payload)
+        self._write("parse", self.file_key(data, display), payload)
 
     # -- check results (per whole program) ------------------------------------------
 
@@ -172,7 +145,7 @@ class ParseCache:
         return self._key(b"check", fingerprint)
 
     def get_check(self, key: str) -> Optional[list]:
-        payload = self._read(self._path("check", key))
+        payload = self._read("check", key)
         if payload is None:
             return None
         try:
@@ -184,4 +157,4 @@ class ParseCache:
         return diags
 
     def put_check(self, key: str, diags: list) -> None:
-        self._write(self._path("check", key), pickle.dumps(list(diags), protocol=pickle.HIGHEST_PROTOCOL))
+        self._write("check", key, pickle.dumps(list(diags), protocol=pickle.HIGHEST_PROTOCOL))
