@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from test_codegen_util import FIXTURES, REPO
-from thriftgen.codegen import writer
+from thriftgen import fileio
 from thriftgen.codegen.writer import MANIFEST, WriteError, check_relpath, write_output
 
 ECHO = FIXTURES / "echo" / "echo.thrift"
@@ -51,17 +51,17 @@ def test_failed_write_leaves_previous_output(tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_output({"p/__init__.py": "old\n", "p/ttypes.py": "old\n"}, str(out))
     before = snapshot(out)
-    real = writer._write_temp
+    real = fileio.write_temp
     calls = []
 
-    def flaky(directory, name, data):
+    def flaky(directory, data, name):
         calls.append(name)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return real(directory, name, data)
+        return real(directory, data, name)
 
-    monkeypatch.setattr(writer, "_write_temp", flaky)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(fileio, "write_temp", flaky)
+    with pytest.raises(WriteError, match="No space left on device; the previous files are left"):
         write_output({"p/__init__.py": "new\n", "p/ttypes.py": "new\n",
                       "q/deep/__init__.py": "new\n"}, str(out))
     assert snapshot(out) == before
@@ -152,13 +152,13 @@ def test_cli_recursive_and_trim(tmp_path):
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path, monkeypatch, umask):
     from thriftgen import fileio
-    from thriftgen.trim.writer import _write_atomic
 
     monkeypatch.setattr(fileio, "_mode", None)
     old = os.umask(umask)
     try:
         write_output({"a/ttypes.py": "y = 2\n"}, str(tmp_path / "out"))
-        _write_atomic(str(tmp_path / "trimmed" / "x.thrift"), b"struct A {}\n")
+        (tmp_path / "trimmed").mkdir()
+        fileio.replace_all([(str(tmp_path / "trimmed" / "x.thrift"), b"struct A {}\n")])
     finally:
         os.umask(old)
         monkeypatch.setattr(fileio, "_mode", None)

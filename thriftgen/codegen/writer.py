@@ -4,10 +4,13 @@
   identifier-like components); after directories are created, each target
   directory must still resolve inside OUTDIR (a symlink pointing elsewhere is
   refused).
-* Two phases: every changed file is first written to a temporary file beside
-  its target; only when all of them exist are they moved into place with
-  ``os.replace``. A failure in the first phase removes the temporary files and
-  the directories this run created, so the previous output stays as it was.
+* All or nothing (:func:`thriftgen.fileio.replace_all`): every changed file
+  is first written to a temporary file beside its target; only when all of
+  them exist are they moved into place with ``os.replace``, each old file kept
+  under a second name until the last rename has succeeded. A failure at any
+  point rolls back the renames done so far, removes the temporary files and
+  the directories this run created: the previous output stays as it was.
+  Temporary files left by a killed run are removed by the next one.
 * Files whose bytes are unchanged are not touched (timestamps survive, so
   build tools see nothing new).
 * ``.thriftgen-manifest.json`` in OUTDIR lists what the last run generated. A
@@ -23,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from thriftgen import __version__
-from thriftgen.fileio import write_temp
+from thriftgen.fileio import FileWriteError, replace_all, sweep_stale
 from thriftgen.runtime.errors import ThriftgenError
 
 MANIFEST = ".thriftgen-manifest.json"
@@ -107,50 +110,55 @@ def plan(files: dict, outdir: str) -> WriteResult:
     return result
 
 
-def _write_temp(directory: str, name: str, data: bytes) -> str:
-    return write_temp(directory, data, prefix=f".{name}.", suffix=".tg-tmp")
+def _make_dirs(directory: str, outdir: str, created: list) -> None:
+    """Create ``directory`` and its missing parents (recorded in ``created``); a
+    symlink in the way, even a dangling one, is refused, not followed."""
+    missing = []
+    d = directory
+    while not os.path.isdir(d):
+        if os.path.islink(d):
+            raise WriteError(f"refusing to write into {d}: it is a symbolic link that points "
+                             f"nowhere (or outside {outdir})")
+        if os.path.lexists(d):
+            raise WriteError(f"cannot write into {d}: it is a file, not a directory")
+        missing.append(d)
+        d = os.path.dirname(d)
+    for d in reversed(missing):
+        os.mkdir(d)
+        created.append(d)
 
 
 def write_output(files: dict, outdir: str) -> WriteResult:
     """Write ``{relative path: text}`` under ``outdir``; see the module doc."""
     result = plan(files, outdir)
-    os.makedirs(outdir, exist_ok=True)
-    root_real = os.path.realpath(outdir)
     created_dirs: list = []
-    temps: list = []  # (tmp, target)
     try:
+        _make_dirs(os.path.abspath(outdir), outdir, created_dirs)
+        root_real = os.path.realpath(outdir)
+        writes: list = []  # (target, bytes)
         for rel in result.written:
             target = os.path.join(outdir, *rel.split("/"))
             directory = os.path.dirname(target)
-            missing = []
-            d = directory
-            while not os.path.isdir(d):
-                missing.append(d)
-                d = os.path.dirname(d)
-            for d in reversed(missing):
-                os.mkdir(d)
-                created_dirs.append(d)
+            _make_dirs(directory, outdir, created_dirs)
             if not _inside(root_real, directory) or os.path.islink(target):
                 raise WriteError(f"refusing to write {rel}: it resolves outside {outdir}")
-            temps.append((_write_temp(directory, os.path.basename(target),
-                                      files[rel].encode("utf-8")), target))
+            writes.append((target, files[rel].encode("utf-8")))
         manifest = _manifest_bytes(list(files))
         if _current(os.path.join(outdir, MANIFEST)) != manifest:
-            temps.append((_write_temp(outdir, MANIFEST, manifest), os.path.join(outdir, MANIFEST)))
-    except BaseException:
-        for tmp, _ in temps:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            writes.append((os.path.join(outdir, MANIFEST), manifest))
+        # Leftovers of killed runs, in every directory this run writes or used to.
+        sweep_stale({os.path.dirname(t) for t, _ in writes} | {outdir} | {
+            os.path.dirname(os.path.join(outdir, *rel.split("/"))) for rel in result.unchanged})
+        replace_all(writes)
+    except BaseException as exc:
         for d in reversed(created_dirs):
             try:
                 os.rmdir(d)
             except OSError:
                 pass
+        if isinstance(exc, FileWriteError):
+            raise WriteError(str(exc.strerror)) from exc
         raise
-    for tmp, target in temps:
-        os.replace(tmp, target)
     for rel in result.removed:
         target = os.path.join(outdir, *rel.split("/"))
         if not _inside(root_real, os.path.dirname(target)):

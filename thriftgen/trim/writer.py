@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from thriftgen.fileio import write_temp
+from thriftgen.fileio import FileWriteError, replace_all, sweep_stale
 from thriftgen.idl import ast
 from thriftgen.runtime.errors import ThriftgenError
 from thriftgen.trim.reachability import FileTrim, TrimResult
@@ -357,24 +357,12 @@ def plan_layout(result: TrimResult) -> Layout:
 # --------------------------------------------------------------------------- writing
 
 
-def _write_atomic(target: str, data: bytes) -> None:
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    tmp = write_temp(directory, data, prefix=".trim-", suffix=".tmp")
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_trimmed(result: TrimResult, outdir: str, layout: Optional[Layout] = None) -> list:
     """Write every surviving file under ``outdir``; returns the written paths.
 
-    All texts are rendered before the first write, and each file is replaced
-    atomically, so a failure never leaves a half-written file behind. Refuses
-    to overwrite any input file.
+    All texts are rendered before the first write, and the files are replaced
+    all or nothing (:func:`thriftgen.fileio.replace_all`): a failure leaves the
+    previous files as they were. Refuses to overwrite any input file.
     """
     layout = layout or plan_layout(result)
     texts = render_trimmed(result)
@@ -386,11 +374,14 @@ def write_trimmed(result: TrimResult, outdir: str, layout: Optional[Layout] = No
             raise TrimWriteError(f"refusing to overwrite the input file {target} "
                                  f"(choose another output directory)")
         targets[path] = target
-    written = []
-    for path, target in targets.items():
-        _write_atomic(target, texts[path].encode("utf-8"))
-        written.append(target)
-    return written
+    for target in targets.values():
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    sweep_stale({os.path.dirname(t) for t in targets.values()})
+    try:
+        replace_all([(target, texts[path].encode("utf-8")) for path, target in targets.items()])
+    except FileWriteError as e:
+        raise TrimWriteError(str(e.strerror)) from e
+    return list(targets.values())
 
 
 __all__ = ["render_file", "render_trimmed", "read_source", "plan_layout", "Layout",
