@@ -191,8 +191,9 @@ def test_slow_sync_handler_in_thread_mode_does_not_block_the_loop(echo):
 
 
 def test_threaded_pool_bound(echo):
-    """Two workers: one slow call holds one worker, the other keeps serving; a third
-    connection waits until a worker is free."""
+    """max_connections=2: one slow call holds one connection, the other keeps being
+    served; a third connection waits in the backlog (neither of the two is idle long
+    enough to give way) until one closes."""
     mod, t = echo
     with rpc.ThreadedServer(mod.Processor(EchoHandler(t)), max_connections=2) as server:
         slow_ch = rpc.connect("127.0.0.1", server.port, timeout=TIMEOUT)

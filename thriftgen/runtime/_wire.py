@@ -62,8 +62,10 @@ MAX_I32 = 0x7FFFFFFF
 
 
 def err_truncated(need, have, what="value"):
+    have = max(have, 0)
     raise ProtocolError(
-        "truncated", "%s needs %d more bytes, only %d left" % (what, need, max(have, 0))
+        "truncated", "%s needs %d more bytes, only %d left" % (what, need, have),
+        missing=max(need - have, 1),
     )
 
 
@@ -72,18 +74,22 @@ def err_length(length, have):
         length -= 1 << 32
     if length < 0:
         raise ProtocolError("negative_size", "negative length %d" % length)
+    have = max(have, 0)
     raise ProtocolError(
-        "truncated", "length %d exceeds the %d bytes left" % (length, max(have, 0))
+        "truncated", "length %d exceeds the %d bytes left" % (length, have),
+        missing=max(length - have, 1),
     )
 
 
 def err_count(count, min_width, have):
     if count < 0:
         raise ProtocolError("negative_size", "negative container size %d" % count)
+    have = max(have, 0)
     raise ProtocolError(
         "truncated",
         "container of %d elements needs at least %d bytes, only %d left"
-        % (count, count * min_width, max(have, 0)),
+        % (count, count * min_width, have),
+        missing=max(count * min_width - have, 1),
     )
 
 

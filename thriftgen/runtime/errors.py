@@ -38,6 +38,10 @@ class ProtocolError(ThriftgenError):
       path:    where it failed, e.g. ``Order.items[3].name`` ('' if unknown).
       offset:  byte offset in the input where the problem was detected, when
                known (``None`` otherwise).
+      missing: for ``truncated``: how many more bytes the input needs at least
+               (a declared length or count says so), when known; a stream
+               reader can refuse a message whose declared size is too big
+               before it arrives.
     """
 
     TRUNCATED = "truncated"
@@ -60,13 +64,14 @@ class ProtocolError(ThriftgenError):
         UNKNOWN,
     )
 
-    def __init__(self, kind="unknown", message="", path="", offset=None):
+    def __init__(self, kind="unknown", message="", path="", offset=None, missing=None):
         if kind not in self.KINDS:
             kind = "unknown"
         super().__init__(kind, message)
         self.kind = kind
         self.message = message
         self.offset = offset
+        self.missing = missing
         # Path segments are collected innermost first while the error travels
         # up through the nested decoders; ``path`` joins them in order.
         self._segs = [path] if path else []

@@ -16,7 +16,12 @@ therefore delays later replies *of its own connection* only. With
 ``ordered_replies=False`` each reply is written as soon as it is ready (right
 for clients that match replies by sequence id, as ours do; Apache's blocking
 clients never have two calls in flight, so they cannot tell). Each connection
-has at most ``max_pending`` calls in flight; beyond that it stops reading.
+has at most ``max_pending`` calls in flight; beyond that it stops reading, as
+it does while its peer does not take its replies. The limits of
+:mod:`~thriftgen.runtime.rpc.limits` (``message_timeout``, ``idle_timeout``,
+``write_timeout``, ``max_connections``) are on by default; at
+``max_connections``, when no connection can give way, a new one is closed at
+once.
 
 Client::
 
@@ -35,6 +40,7 @@ import functools
 import itertools
 import logging
 import socket
+import time
 from collections import deque
 
 from .. import decode_struct
@@ -46,6 +52,7 @@ from ._codec import header as decode_message_header
 from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, MessageCutter, check_options
+from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["AsyncServer", "AsyncChannel", "connect_async"]
 
@@ -165,19 +172,71 @@ class _ServerConnection(_Stream):
         self.unordered = set()  # calls in flight whose replies go out as soon as ready
         self.reading = True
         self.idle = None  # asyncio.Event, created when someone waits for it
+        # for the limits (see limits.py): monotonic seconds
+        self.last_seen = time.monotonic()
+        self.started = None
+        self.write_blocked = None
+        server._accepted += 1
+        self.number = server._accepted
+
+    @property
+    def in_call(self):
+        return bool(self.tasks or self.replies or self.unordered)
 
     def connection_made(self, transport):
         super().connection_made(transport)
         self.peer = transport.get_extra_info("peername")
-        self.server._conns.add(self)
-        if self.server._stopping:
+        server = self.server
+        if server._stopping:
             transport.close()
+            return
+        if len(server._conns) >= server.limits.max_connections:
+            victim = server.limits.victim(server._conns, time.monotonic())
+            if victim is None:
+                log.info("connection from %s refused: the server is at max_connections=%d "
+                         "and every connection is busy", self.peer, server.limits.max_connections)
+                transport.abort()
+                return
+            log.info("connection from %s closed: the server is at max_connections=%d",
+                     victim.peer, server.limits.max_connections)
+            victim.abort()
+        server._conns.add(self)
 
     def connection_lost(self, exc):
         super().connection_lost(exc)
         self.server._conns.discard(self)
         self.transport = None
         self._check_idle()
+
+    def data_received(self, data):
+        now = self.last_seen = time.monotonic()
+        super().data_received(data)
+        self.started = (self.started or now) if self.cutter.pending else None
+
+    def write_message(self, msg):
+        self.last_seen = time.monotonic()
+        super().write_message(msg)
+
+    def pause_writing(self):
+        # The peer does not take its replies: read no more requests from it, and
+        # give it write_timeout to catch up (see limits.py).
+        super().pause_writing()
+        self.write_blocked = time.monotonic()
+        if self.reading and self.transport is not None:
+            self.reading = False
+            self.transport.pause_reading()
+
+    def resume_writing(self):
+        super().resume_writing()
+        self.write_blocked = None
+        self._maybe_resume_reading()
+
+    def _maybe_resume_reading(self):
+        if (not self.reading and not self.server._stopping and self.transport is not None
+                and not self._write_paused
+                and len(self.replies) + len(self.unordered) < self.server.max_pending // 2 + 1):
+            self.reading = True
+            self.transport.resume_reading()
 
     def stream_failed(self, error):
         log.info("connection from %s: %s", self.peer, error)
@@ -263,10 +322,7 @@ class _ServerConnection(_Stream):
                 self._write_task_reply(head)
             else:
                 break
-        if (not self.reading and not self.server._stopping and self.transport is not None
-                and len(replies) + len(self.unordered) < self.server.max_pending // 2 + 1):
-            self.reading = True
-            self.transport.resume_reading()
+        self._maybe_resume_reading()
         self._check_idle()
 
     def _write_task_reply(self, task):
@@ -313,11 +369,16 @@ class AsyncServer:
 
     def __init__(self, services, host="127.0.0.1", port=0, *, transport="buffered",
                  protocol="binary", default=None, sync_handlers="inline", executor=None,
-                 ordered_replies=True, max_pending=64,
+                 ordered_replies=True, max_pending=64, max_connections=None,
+                 idle_timeout=300.0, message_timeout=30.0, write_timeout=30.0,
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
         check_options(transport, protocol, max_message_size)
         if sync_handlers not in ("inline", "thread"):
             raise ValueError("sync_handlers must be 'inline' or 'thread'")
+        self.limits = ConnectionLimits(max_connections, idle_timeout, message_timeout,
+                                       write_timeout)
+        self._accepted = 0
+        self._sweeper = None
         self.dispatcher = Dispatcher(services, protocol, default)
         self.host, self._port = host, port
         self.transport, self.protocol = transport, protocol
@@ -353,7 +414,23 @@ class AsyncServer:
             lambda: _ServerConnection(self), self.host, self._port, backlog=self.backlog,
             reuse_address=True)
         self._address = self._server.sockets[0].getsockname()[:2]
+        self._sweeper = loop.call_later(SWEEP_EVERY, self._sweep)
         return self
+
+    def _sweep(self):
+        """Close the connections whose limits ran out (see limits.py); every SWEEP_EVERY s."""
+        now = time.monotonic()
+        expired = self.limits.expired
+        for conn in list(self._conns):
+            why = expired(conn, now)
+            if why is None or conn.transport is None:
+                continue
+            if why != "idle":
+                log.info("connection from %s: %s (%d bytes received)", conn.peer, why,
+                         conn.cutter.pending)
+            conn.abort()
+        if not self._stopping:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_EVERY, self._sweep)
 
     async def serve_forever(self):
         """Start (if needed) and wait until :meth:`stop` completes."""
@@ -373,6 +450,8 @@ class AsyncServer:
             await asyncio.shield(self._closed)
             return True
         self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         self._server.close()
         conns = list(self._conns)
         clean = True

@@ -60,7 +60,7 @@ def frame(message):
 class MessageCutter:
     """Incremental message splitter for one direction of one connection."""
 
-    __slots__ = ("framed", "protocol", "max_size", "_buf", "_scan_at")
+    __slots__ = ("framed", "protocol", "max_size", "_buf", "_scan_at", "_need")
 
     def __init__(self, framed, protocol, max_size):
         self.framed = framed
@@ -68,6 +68,7 @@ class MessageCutter:
         self.max_size = max_size
         self._buf = bytearray()
         self._scan_at = 0  # unframed: skip scans until the buffer is this long
+        self._need = 0  # unframed: the held-back message is at least this long
 
     @property
     def pending(self):
@@ -77,7 +78,7 @@ class MessageCutter:
     @property
     def deferred(self):
         """True when bytes arrived that :meth:`scan` has not looked at yet."""
-        return self._scan_at > 0 and len(self._buf) > 0
+        return self._need <= len(self._buf) < self._scan_at and len(self._buf) > 0
 
     def feed(self, data):
         """Add received bytes; return the list of complete messages (may be empty).
@@ -106,6 +107,7 @@ class MessageCutter:
         out = []
         pos, n = 0, len(buf)
         protocol, limit = self.protocol, self.max_size
+        need = 0  # bytes the incomplete message at pos needs at least
         while pos < n:
             try:
                 end = message_end(buf, pos, protocol)
@@ -121,19 +123,28 @@ class MessageCutter:
                         raise TransportError(
                             "bad_data", "not a binary message stream: message name length "
                             "%d exceeds the maximum message size" % name_len)
+                # A declared length or count already says how long the message is at
+                # least: refuse it now instead of buffering up to the limit first.
+                at_least = n - pos + (ex.missing or 1)
+                if at_least > limit:
+                    raise _too_big(at_least, limit, "message declaring at least")
+                need = at_least
                 break
             if end - pos > limit:
-                raise _too_big(end - pos, limit, "message")
+                raise _too_big(end - pos, limit, "message of")
             out.append(buf[pos:end] if (pos or end != n) else buf)
             pos = end
         rest = n - pos
         if rest:
             if rest > limit:
-                raise _too_big(rest, limit, "incomplete message")
+                raise _too_big(rest, limit, "incomplete message of")
             self._buf = bytearray(buf[pos:]) if pos else bytearray(buf)
-            self._scan_at = 2 * rest if rest >= _RESCAN_FLOOR else 0
+            # Scan again once the bytes the message needs at least are in (and, for
+            # big messages, not before the buffer has doubled: linear time).
+            self._need = need
+            self._scan_at = max(need, 2 * rest if rest >= _RESCAN_FLOOR else 0)
         else:
-            self._scan_at = 0
+            self._scan_at = self._need = 0
         return out
 
     def _feed_framed(self, data):
@@ -151,7 +162,7 @@ class MessageCutter:
                     "bad_data", "negative frame size %d (is the peer using the buffered "
                     "transport?)" % size)
             if size > self.max_size:
-                raise _too_big(size, self.max_size, "frame")
+                raise _too_big(size, self.max_size, "frame of")
             if len(buf) < size + 4:
                 break
             out.append(bytes(buf[4:size + 4]))
@@ -160,7 +171,7 @@ class MessageCutter:
 
 
 def _too_big(size, limit, what):
-    return TransportError("size_limit", "%s of %d bytes exceeds the maximum of %d bytes"
+    return TransportError("size_limit", "%s %d bytes exceeds the maximum of %d bytes"
                           % (what, size, limit))
 
 
