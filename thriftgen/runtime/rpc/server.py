@@ -50,6 +50,8 @@ log = logging.getLogger("thriftgen.rpc")
 _RECV_SIZE = 65536
 _FRAME_PREFIX = 4
 _ACCEPT_BATCH = 64
+#: how long a worker waits on its connection for the next request (see _linger)
+_LINGER = 0.002
 
 
 class _Conn:
@@ -429,6 +431,7 @@ class ThreadedServer:
     def _work(self):
         handle = self.dispatcher.handle
         jobs = self._jobs
+        framed = self.transport == "framed"
         while True:
             job = jobs.get()
             if job is None:
@@ -436,12 +439,21 @@ class ThreadedServer:
             conn, msg = job
             ok = False
             try:
-                reply = handle(msg)
-                if reply is not None:
-                    if self.transport == "framed":
-                        reply = len(reply).to_bytes(_FRAME_PREFIX, "big") + reply
-                    _send_all(conn.sock, reply, self.write_timeout)
-                ok = True
+                while True:
+                    reply = handle(msg)
+                    if reply is not None:
+                        if framed:
+                            reply = len(reply).to_bytes(_FRAME_PREFIX, "big") + reply
+                        _send_all(conn.sock, reply, self.write_timeout)
+                    if conn.inbox:
+                        msg = conn.inbox.popleft()
+                        continue
+                    msg = self._linger(conn)
+                    if msg is None:
+                        break
+                ok = not conn.closed
+            except _PeerClosed:
+                pass
             except BadMessage as ex:
                 log.warning("connection from %s: %s", conn.peer, ex)
             except TransportError as ex:
@@ -457,6 +469,42 @@ class ThreadedServer:
                 with self._idle:
                     self._in_calls -= 1
                     self._idle.notify_all()
+
+    def _linger(self, conn):
+        """The connection's next request if it arrives within _LINGER seconds and no
+        other request waits for a worker, else None (the reactor takes the
+        connection back). A client calling in a loop then skips two thread hand-offs
+        per call; a peer that stalls holds the worker for _LINGER at most."""
+        cutter = conn.cutter
+        deadline = time.monotonic() + _LINGER
+        wait = None
+        while not self._stopping and self._jobs.empty():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            if wait is None:
+                wait = _readable_waiter(conn.sock)
+            if not wait(remaining):
+                return None
+            try:
+                data = conn.sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                raise _PeerClosed() from None
+            if not data:
+                raise _PeerClosed()
+            now = conn.last_seen = time.monotonic()
+            msgs = cutter.feed(data)  # TransportError: the connection closes
+            conn.started = (conn.started or now) if cutter.pending else None
+            if msgs:
+                conn.inbox.extend(msgs[1:])
+                return msgs[0]
+        return None
+
+
+class _PeerClosed(Exception):
+    """The peer closed its connection while a worker held it (a normal end)."""
 
 
 def _send_all(sock, data, timeout):
@@ -483,16 +531,26 @@ def _send_all(sock, data, timeout):
 
 def _writable_waiter(sock):
     """``wait(timeout) -> bool`` for ``sock`` becoming writable (poll: any fd number)."""
+    return _waiter(sock, True)
+
+
+def _readable_waiter(sock):
+    return _waiter(sock, False)
+
+
+def _waiter(sock, write):
     if hasattr(select, "poll"):
         p = select.poll()
-        p.register(sock, select.POLLOUT)
+        p.register(sock, select.POLLOUT if write else select.POLLIN)
 
         def wait(timeout):
             return bool(p.poll(None if timeout is None else timeout * 1000))
     else:  # pragma: no cover - Windows
 
         def wait(timeout):
-            return bool(select.select([], [sock], [], timeout)[1])
+            ready = select.select([], [sock], [], timeout)[1] if write else \
+                select.select([sock], [], [], timeout)[0]
+            return bool(ready)
     return wait
 
 
