@@ -199,12 +199,29 @@ def t_DUB_CONST(t):
     return t
 
 
+#: Digits an integer literal may have. Thrift's widest integer (i64) needs 19
+#: decimal digits; up to this many the checker reports a value out of range,
+#: beyond it the lexer refuses the literal (Python refuses to convert 4,300+
+#: decimal digits, and a huge value is no use to anyone).
+MAX_INT_DIGITS = 64
+
+
+def int_literal(text: str, base: int, pos: int) -> int:
+    """The value of an integer literal (``text`` as matched), or LexError when it
+    has more than MAX_INT_DIGITS digits."""
+    digits = len(text.lstrip("+-")) - (2 if base != 10 else 0)
+    if digits > MAX_INT_DIGITS:
+        raise LexError(f"integer literal too long: {digits} digits (the widest Thrift "
+                       f"integer, i64, has at most 19 decimal digits)", pos, len(text))
+    return int(text, base)
+
+
 def t_HEX_CONST(t):
     r"[+-]?0[xX][0-9A-Fa-f]+(?![A-Za-z_0-9.])"
     t.end = t.lexer.lexpos
     t.raw = t.value
     t.type = "INT_CONST"
-    t.value = int(t.value, 16)
+    t.value = int_literal(t.value, 16, t.lexpos)
     return t
 
 
@@ -213,7 +230,7 @@ def t_OCT_CONST(t):
     t.end = t.lexer.lexpos
     t.raw = t.value
     t.type = "INT_CONST"
-    t.value = int(t.value, 8)
+    t.value = int_literal(t.value, 8, t.lexpos)
     return t
 
 
@@ -221,7 +238,7 @@ def t_INT_CONST(t):
     r"[+-]?[0-9]+(?![A-Za-z_0-9.])"
     t.end = t.lexer.lexpos
     t.raw = t.value
-    t.value = int(t.value, 10)
+    t.value = int_literal(t.value, 10, t.lexpos)
     return t
 
 
@@ -328,7 +345,8 @@ class TokenStream:
             elif ttype == "IDENTIFIER":
                 yield Token(keywords.get(value, "IDENTIFIER"), value, pos, end)
             elif ttype == "INT_CONST":
-                tok = Token(ttype, int(value, 10), pos, end)
+                tok = Token(ttype, int(value, 10) if end - pos <= MAX_INT_DIGITS
+                            else int_literal(value, 10, pos), pos, end)
                 tok.raw = value
                 yield tok
             else:
