@@ -53,6 +53,9 @@ _TTYPE = {
 _BASE_KIND = {"byte": "i8", "slist": "string"}
 _INT_KINDS = ("i8", "i16", "i32", "i64")
 _INT_RANGE = {"i8": 8, "i16": 16, "i32": 32, "i64": 64}
+#: Bound on container nesting inside one const value (the grammar caps literal
+#: nesting at 64; references are followed in a loop, not counted here).
+MAX_CONST_NESTING = 200
 _IMMUTABLE_KINDS = ("bool", "i8", "i16", "i32", "i64", "double", "string", "binary", "uuid", "enum")
 
 
@@ -394,6 +397,7 @@ class Builder:
 
     def __init__(self, program: Program, options: GenOptions, sink: DiagnosticSink,
                  recursive: bool = False):
+        self._const_ends: dict = {}  # id(const) -> end of its chain (_const_chain_end)
         self.program = program
         self.options = options
         self.sink = sink
@@ -687,17 +691,16 @@ class Builder:
     def value(self, cv: object, ti: TypeInfo, path: str, names: FileNames,
               shadow: frozenset = frozenset(), depth: int = 0, frozen: bool = False) -> Expr:
         """The Python expression for IDL const value ``cv`` of type ``ti``."""
-        if depth > 100:
+        if depth > MAX_CONST_NESTING:  # the grammar caps nesting well below: a cycle
             self.error("constant refers to itself", cv)
             raise _Skip()
+        if isinstance(cv, ast.ConstRef):
+            cv, path = self._const_chain_end(cv, path, ti)
         if isinstance(cv, ast.ConstRef):
             found = self.lookup_const(path, cv.name, ti)
             if found is None:
                 self.error(f"'{cv.name}' is not a constant or enum value", cv)
                 raise _Skip()
-            if len(found) == 2:
-                pf, const = found
-                return self.value(const.value, ti, pf.path, names, shadow, depth + 1, frozen)
             pf, enum, member = found
             if ti.kind == "enum" and self.symbols.get((pf.path, enum.name)) is ti.sym:
                 return Atom(f"{names.ref(ti.sym, shadow)}.{self.enum_member(pf.path, enum, member)}")
@@ -770,6 +773,33 @@ class Builder:
                                                               depth + 1)))
             return call(names.ref(ti.sym, shadow), args)
         self._bad_value(cv, ti)
+
+    def _const_chain_end(self, cv: ast.ConstRef, path: str, ti: TypeInfo) -> tuple:
+        """``(value, path)`` where a chain of constants naming constants ends: a literal,
+        or a reference that is not to a constant (an enum member, or unresolved). Long
+        chains are followed in a loop, and every constant passed remembers its end, so
+        generating N chained constants takes O(N), not O(N^2), and no recursion."""
+        ends = self._const_ends
+        passed = []
+        seen = set()
+        while isinstance(cv, ast.ConstRef):
+            found = self.lookup_const(path, cv.name, ti)
+            if found is None or len(found) != 2:
+                break
+            pf, const = found
+            end = ends.get(id(const))
+            if end is not None:
+                cv, path = end
+                break
+            if id(const) in seen:  # the checker rules cycles out; never loop on one
+                self.error("constant refers to itself", cv)
+                raise _Skip()
+            seen.add(id(const))
+            passed.append(const)
+            cv, path = const.value, pf.path
+        for const in passed:
+            ends[id(const)] = (cv, path)
+        return cv, path
 
     def lookup_const(self, path: str, name: str, ti: TypeInfo) -> Optional[tuple]:
         """Like the checker: ``CONST``, ``Enum.M``, ``alias.CONST``, ``alias.Enum.M`` (aliases

@@ -98,6 +98,8 @@ class Program:
     roots: list  # list[str] real paths
     files: dict  # real path -> ParsedFile, insertion order = includes before includers
     include_dirs: list = field(default_factory=list)
+    #: id(typedef) -> what its chain resolves to (resolve_type stays linear on long chains)
+    _typedef_ends: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[ParsedFile]:
         return iter(self.files.values())
@@ -137,26 +139,39 @@ class Program:
                     return tf, d
         return None
 
-    def resolve_type(self, from_path: str, t: ast.TypeRef, max_hops: int = 100) -> tuple:
-        """Follow typedef chains: ``(file_path, type)`` where type is not a typedef.
+    def resolve_type(self, from_path: str, t: ast.TypeRef) -> tuple:
+        """Follow typedef chains, however long: ``(file_path, type)`` where type is not
+        a typedef.
 
         A NamedType that resolves to a struct/enum/... is returned as
         ``(path_of_defining_file, definition)``; unresolvable names return
-        ``(from_path, t)`` unchanged (the checker reports them).
+        ``(from_path, t)`` unchanged (the checker reports them), and so does a
+        typedef cycle (the checker reports it too).
         """
+        ends = self._typedef_ends
+        passed = []  # typedefs of this chain, remembered with its end
+        seen = set()
         path = from_path
-        for _ in range(max_hops):
-            if not isinstance(t, ast.NamedType):
-                return path, t
+        while isinstance(t, ast.NamedType):
             found = self.lookup(path, t.name)
             if found is None:
-                return path, t
+                break
             pf, d = found
-            if isinstance(d, ast.Typedef):
-                path, t = pf.path, d.type
-                continue
-            return pf.path, d
-        return path, t  # a typedef cycle; the checker reports it
+            if not isinstance(d, ast.Typedef):
+                path, t = pf.path, d
+                break
+            end = ends.get(id(d))
+            if end is not None:
+                path, t = end
+                break
+            if id(d) in seen:
+                return path, t  # a cycle: not remembered
+            seen.add(id(d))
+            passed.append(d)
+            path, t = pf.path, d.type
+        for d in passed:
+            ends[id(d)] = (path, t)
+        return path, t
 
     def lookup_const(self, from_path: str, name: str) -> Optional[tuple]:
         """Resolve a const-value identifier: ``CONST``, ``Enum.MEMBER``,
