@@ -29,6 +29,7 @@ rewritten, so import paths stay exactly Apache's.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Iterable, Optional
 
 from thriftgen.runtime.errors import ThriftgenError
@@ -122,6 +123,20 @@ def assign_names(names: list[str], reserved: Iterable[str] = ()) -> list[str]:
         result[i] = cand
         taken.add(cand)
     return [r for r in result if r is not None]
+
+
+def shadowing_error(package: str) -> Optional[str]:
+    """Why a generated package at ``package`` (dotted) would break imports, or None:
+    its top-level name is the runtime's package or a standard library module, which a
+    package of that name on ``sys.path`` hides from every importer."""
+    top = package.split(".", 1)[0]
+    if top == "thriftgen":
+        return ("'thriftgen' would hide the thriftgen package itself, whose runtime "
+                "(thriftgen.runtime) generated code imports")
+    if top in sys.stdlib_module_names:
+        return (f"'{top}' would hide the standard library's '{top}' module from every "
+                f"importer once the output directory is on sys.path")
+    return None
 
 
 def module_path_error(path: str) -> Optional[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from thriftgen.codegen.naming import module_path_error
+from thriftgen.codegen.naming import module_path_error, shadowing_error
 from thriftgen.runtime.errors import ThriftgenError
 
 #: name -> (takes a value?, help text). Order is the order of the help table.
@@ -133,7 +133,7 @@ def parse_thrift_options(values: Iterable[str]) -> GenOptions:
                                       f"not '{arg}'")
                 opts["fast_codec"] = arg
             elif name == "package_prefix":
-                problem = module_path_error(arg)
+                problem = module_path_error(arg) or shadowing_error(arg)
                 if problem:
                     raise OptionError(f"-thrift package_prefix: {problem}")
                 opts["package_prefix"] = arg

@@ -13,7 +13,9 @@ the shapes the generator emits:
   subscript, a parameter list) keeps its contents on one indented line when
   they fit, and is exploded otherwise;
 * an assignment whose right side has no brackets and does not fit gets
-  wrapped in parentheses when that makes it fit.
+  wrapped in parentheses when that makes it fit; so does one whose left side
+  has brackets (``x: Dict[K, V] = f(...)``) when the line up to the value's
+  last bracket does not fit.
 
 That is what makes ``-thrift no_fmt`` output byte-identical to black's (the
 tests run black over every fixture to prove it). Widths are measured like
@@ -271,10 +273,36 @@ def _exploded(items: Sequence, inner: str, lines: list) -> None:
             lines.extend(_line(_parts(item) + [Atom(",")], inner))
 
 
+def _rhs_in_parens(parts: list, indent: str) -> Optional[list]:
+    """black's choice for ``lhs = value(...)`` that does not fit, when ``lhs`` has
+    brackets (an annotation such as ``x: Dict[K, V]``): it splits at the value's last
+    bracket only if the line up to that bracket fits (or a bracket closes between
+    ``=`` and it); otherwise it wraps the whole value in parentheses
+    (``_prefer_split_rhs_oop_over_rhs`` in black's linegen). None: not that case."""
+    head = parts[0].flat() if isinstance(parts[0], Atom) else ""
+    if not head.endswith(" = ") or not any(c in head[:-3] for c in "[("):
+        return None
+    if str_width(indent) + str_width(head) + 1 > LINE_LENGTH - 1:
+        return None  # the left side is too long itself: black splits at the last bracket
+    last = parts[-1]
+    if not (isinstance(last, Group) and last.items) or len(parts) < 2:
+        return None
+    between = _flat(parts[1:-1])
+    if any(c in between for c in ")]}"):
+        return None
+    if _fits(indent, _flat(parts[:-1]) + last.open):
+        return None
+    return [indent + head + "("] + _line(parts[1:], indent + INDENT) + [indent + ")"]
+
+
 def _line(parts: list, indent: str, assignment: bool = False) -> list[str]:
     text = _flat(parts)
     if _fits(indent, text):
         return [indent + text]
+    if assignment:
+        wrapped = _rhs_in_parens(parts, indent)
+        if wrapped is not None:
+            return wrapped
     for idx in range(len(parts) - 1, -1, -1):
         part = parts[idx]
         if isinstance(part, Group) and part.items:

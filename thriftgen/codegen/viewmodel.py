@@ -437,6 +437,14 @@ class Builder:
                 self.error(f"cannot generate Python for {pf.display}: namespace py {problem}", node)
                 continue
             package = f"{prefix}.{ns}" if prefix else ns
+            problem = naming.shadowing_error(package)
+            if problem:
+                where = f"namespace py {ns}" if node is not None else (
+                    f"its package '{ns}' (named after the file: it has no 'namespace py')")
+                self.error(f"cannot generate Python for {pf.display}: {where}: {problem}; "
+                           f"choose another name, or put every package under one with "
+                           f"-thrift package_prefix=PKG", node)
+                continue
             self.file_module[pf.path] = package
             self.modules.setdefault(package, []).append(pf)
         self._check_module_cycles()
@@ -1476,7 +1484,8 @@ class Builder:
         if void or fn.oneway:
             async_body = layout(async_call, IND2, head="await ")
         else:
-            async_body = "\n".join([layout(async_call, IND2, head=f"_tg_value: {ret_hint} = await "),
+            async_body = "\n".join([layout(seq("await ", async_call), IND2, head=f"_tg_value: {ret_hint} = ",
+                                           assignment=True),
                                     f"{IND2}return _tg_value"])
         send_call = layout(call(f"self.send_{pyname}", arg_names), IND2)
         send_body = layout(call("self._tg_send", [
