@@ -101,13 +101,23 @@ _DEC_HOOKS = {"binary": "_tg_decode_binary", "compact": "_tg_decode_compact"}
 _compiler_mod = None
 
 
-def _get_function(cls, protocol, slot):
+def _compile(cls, protocol, slot):
     global _compiler_mod
     if _compiler_mod is None:
         import importlib
 
         _compiler_mod = importlib.import_module(__name__ + "._compiler")
     return _compiler_mod.get_function(cls, protocol, slot)
+
+
+def _get_function(cls, protocol, slot):
+    try:
+        return _compile(cls, protocol, slot)
+    except RecursionError as ex:
+        # First use deep in the caller's recursion: import and compile on an empty stack.
+        if not _stack_ran_out(ex):
+            raise
+        return _on_fresh_stack(_compile, cls, protocol, slot)
 
 
 def _convert(ex, encoding):
@@ -134,7 +144,12 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
     selects is written.
     """
     if mask is not None and not mask.passes_all:
-        return mask._encode(obj, protocol, strict_utf8)
+        try:
+            return mask._encode(obj, protocol, strict_utf8)
+        except (ProtocolError, RecursionError) as ex:
+            if not _stack_ran_out(ex):
+                raise
+            return _on_fresh_stack(serialize, obj, protocol, strict_utf8=strict_utf8, mask=mask)
     cls = obj.__class__
     d = cls.__dict__
     # the common call (strict UTF-8, generated code's hook) looked up without building a key
@@ -158,10 +173,15 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
         fn(obj, out)
         return bytes(out)
     except ProtocolError as ex:
+        if _stack_ran_out(ex):
+            return _on_fresh_stack(serialize, obj, protocol, strict_utf8=strict_utf8, mask=mask)
         ex._add_path(cls.__name__)
         raise
     except Exception as ex:
-        raise _with_path(ex, cls, True) from ex
+        pe = _with_path(ex, cls, True)
+        if _stack_ran_out(pe):
+            return _on_fresh_stack(serialize, obj, protocol, strict_utf8=strict_utf8, mask=mask)
+        raise pe from ex
 
 
 def _with_path(ex, cls, encoding):
@@ -169,6 +189,43 @@ def _with_path(ex, cls, encoding):
     pe = _convert(ex, encoding)
     pe._add_path(cls.__name__)
     return pe
+
+
+def _stack_ran_out(ex):
+    """Whether ``ex`` is the Python stack running out (not the data being too deep:
+    the codecs count that against ``max_depth`` themselves), while decoding or while
+    compiling a codec at first use, in a thread that is not already a fresh-stack one."""
+    if not isinstance(ex, RecursionError) and (
+            ex.kind != "depth_limit" or not isinstance(ex.__cause__, RecursionError)):
+        return False
+    import threading
+
+    return not getattr(threading.current_thread(), "_tg_fresh_stack", False)
+
+
+def _on_fresh_stack(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a new thread, whose stack is empty: so a caller that
+    is itself deep in recursion can still decode data as deep as ``max_depth``
+    allows (the limit counts the data's depth, not the caller's). Used only after
+    the stack ran out, so calls that fit pay nothing."""
+    import threading
+
+    box = []
+
+    def run():
+        threading.current_thread()._tg_fresh_stack = True
+        try:
+            box.append((True, fn(*args, **kwargs)))
+        except BaseException as ex:  # handed to the caller's thread
+            box.append((False, ex))
+
+    t = threading.Thread(target=run, name="thriftgen-fresh-stack")
+    t.start()
+    t.join()
+    ok, value = box[0]
+    if ok:
+        return value
+    raise value
 
 
 def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
@@ -209,7 +266,13 @@ def decode_struct(cls, buf, offset=0, protocol="binary", *, strict_utf8=True, ma
     buf = _as_bytes(buf)
     if offset < 0 or offset > len(buf):
         raise ValueError("offset %d outside the buffer" % offset)
-    return _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask)
+    try:
+        return _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask)
+    except (ProtocolError, RecursionError) as ex:
+        if not _stack_ran_out(ex):
+            raise
+        return _on_fresh_stack(_decode_at, cls, buf, offset, protocol, strict_utf8, max_depth,
+                               mask)
 
 
 def deserialize(
@@ -235,16 +298,22 @@ def deserialize(
     decode = (cls.__dict__.get(_DEC_HOOKS.get(protocol, ""))
               if strict_utf8 is True and max_depth == _DEFAULT_DEPTH and mask is None
               and protocol.__class__ is str else None)
-    if decode is not None:
-        try:
-            obj, end = decode(buf, 0)
-        except ProtocolError as ex:
-            ex._add_path(cls.__name__)
+    try:
+        if decode is not None:
+            try:
+                obj, end = decode(buf, 0)
+            except ProtocolError as ex:
+                ex._add_path(cls.__name__)
+                raise
+            except Exception as ex:
+                raise _with_path(ex, cls, False) from ex
+        else:
+            obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth, mask)
+    except (ProtocolError, RecursionError) as ex:
+        if not _stack_ran_out(ex):
             raise
-        except Exception as ex:
-            raise _with_path(ex, cls, False) from ex
-    else:
-        obj, end = _decode_at(cls, buf, 0, protocol, strict_utf8, max_depth, mask)
+        return _on_fresh_stack(deserialize, cls, buf, protocol, strict_utf8=strict_utf8,
+                               max_depth=max_depth, allow_trailing=allow_trailing, mask=mask)
     if end != len(buf) and not allow_trailing:
         raise ProtocolError(
             "invalid_data",
@@ -279,11 +348,15 @@ def encode_message(name, msg_type, seqid, args_obj, protocol="binary", *, strict
         fn = _get_function(cls, protocol, slot)
     try:
         fn(args_obj, out)  # header and body share one buffer
-    except ProtocolError as ex:
-        ex._add_path(cls.__name__)
-        raise
     except Exception as ex:
-        raise _with_path(ex, cls, True) from ex
+        pe = ex if isinstance(ex, ProtocolError) else _with_path(ex, cls, True)
+        if _stack_ran_out(pe):
+            return _on_fresh_stack(encode_message, name, msg_type, seqid, args_obj, protocol,
+                                   strict_utf8=strict_utf8)
+        if pe is ex:
+            ex._add_path(cls.__name__)
+            raise
+        raise pe from ex
     return bytes(out)
 
 
@@ -320,7 +393,13 @@ def decode_message(
     buf = _as_bytes(buf)
     name, msg_type, seqid, pos = decode_message_header(buf, protocol, offset)
     body_cls = ApplicationError if msg_type == MessageType.EXCEPTION else cls
-    body, end = _decode_at(body_cls, buf, pos, protocol, strict_utf8, max_depth)
+    try:
+        body, end = _decode_at(body_cls, buf, pos, protocol, strict_utf8, max_depth)
+    except (ProtocolError, RecursionError) as ex:
+        if not _stack_ran_out(ex):
+            raise
+        body, end = _on_fresh_stack(_decode_at, body_cls, buf, pos, protocol, strict_utf8,
+                                    max_depth)
     if end != len(buf) and not allow_trailing:
         raise ProtocolError(
             "invalid_data",
