@@ -275,6 +275,7 @@ class _Checker:
         self._probe_memo: dict = {}  # (id(const), shape of target) -> problem or None
         self._unknown_memo: dict = {}  # (path, name) -> message for an unresolvable type
         self._cyclic: set = set()  # ids of typedefs, services and consts on a cycle
+        self._services: Optional[tuple] = None  # see _inheritance
         self._suggest_pools: dict = {}
         self._aliases: Optional[dict] = None
         self._errors = sink.error_count  # counted here: the sink's count is a scan
@@ -901,13 +902,64 @@ class _Checker:
         found = self.lookup(pf.path, svc.extends)
         return found if found is not None and isinstance(found[1], ast.Service) else None
 
-    def _ancestors(self, pf, svc: ast.Service) -> Iterator[tuple]:
-        seen = {id(svc)}
-        cur = self.base_service(pf, svc)
-        while cur is not None and id(cur[1]) not in seen and id(cur[1]) not in self._cyclic:
-            seen.add(id(cur[1]))
-            yield cur
-            cur = self.base_service(*cur)
+    def _inheritance(self) -> tuple:
+        """The ``extends`` forest, once per run: ``(position, definers)`` where
+        ``position[id(svc)] = (enter, leave, depth)`` numbers a depth-first walk (a
+        service is an ancestor of another when its interval contains the other's), and
+        ``definers[name]`` lists the ``(service, function)`` pairs defining ``name``.
+        Services on an ``extends`` cycle (reported elsewhere), and those below one,
+        have no position. So checking every service against all its ancestors is
+        linear in the number of services, not quadratic along a long chain."""
+        if self._services is not None:
+            return self._services
+        children: dict = {}
+        roots = []
+        definers: dict = {}
+        for pf in self.program:
+            for d in pf.document.definitions:
+                if not isinstance(d, ast.Service):
+                    continue
+                for name, fn in self._function_index(d).items():
+                    definers.setdefault(name, []).append((d, fn))
+                base = self.base_service(pf, d)
+                if base is None:
+                    roots.append(d)
+                elif id(d) not in self._cyclic:
+                    children.setdefault(id(base[1]), []).append(d)
+        position: dict = {}
+        clock = 0
+        for root in roots:
+            stack = [(root, 0, False)]
+            while stack:
+                svc, depth, leaving = stack.pop()
+                if leaving:
+                    enter, _, depth = position[id(svc)]
+                    position[id(svc)] = (enter, clock, depth)
+                    continue
+                if id(svc) in position:
+                    continue
+                position[id(svc)] = (clock, None, depth)
+                clock += 1
+                stack.append((svc, depth, True))
+                for child in reversed(children.get(id(svc), ())):
+                    stack.append((child, depth + 1, False))
+        self._services = (position, definers)
+        return self._services
+
+    def _inherited(self, svc: ast.Service, name: str) -> Optional[tuple]:
+        """``(base, function)`` of the nearest ancestor of ``svc`` defining ``name``."""
+        position, definers = self._inheritance()
+        here = position.get(id(svc))
+        if here is None:
+            return None
+        best = None
+        for base, fn in definers.get(name, ()):
+            there = position.get(id(base))
+            if base is svc or there is None:
+                continue
+            if there[0] < here[0] and here[0] < there[1] and (best is None or there[2] > best[0]):
+                best = (there[2], base, fn)
+        return best[1:] if best is not None else None
 
     def check_service(self, pf, svc: ast.Service) -> None:
         if svc.extends:
@@ -919,7 +971,6 @@ class _Checker:
             elif not isinstance(found[1], ast.Service):
                 self.error(f"service '{svc.name}' cannot extend '{svc.extends}': it is "
                            f"{_kind_phrase(found[1])}, not a service", svc.extends_loc, width)
-        ancestors = list(self._ancestors(pf, svc))
         names: dict = {}
         for fn in svc.functions:
             prev = names.setdefault(fn.name, fn)
@@ -927,17 +978,16 @@ class _Checker:
                 self.error(f"duplicate function '{fn.name}' in service '{svc.name}'", fn.loc,
                            len(fn.name), self._note(f"'{fn.name}' first defined here", prev.loc,
                                                     len(prev.name)))
-            else:
-                for _, base in ancestors:
-                    inherited = self._function_index(base).get(fn.name)
-                    if inherited is not None:
-                        # Apache rejects this too ("already defined in service"): the
-                        # processor maps one name to one handler.
-                        self.error(f"function '{fn.name}' of service '{svc.name}' is already "
-                                   f"defined in base service '{base.name}'", fn.loc, len(fn.name),
-                                   self._note("inherited from here", inherited.loc,
-                                              len(inherited.name)))
-                        break
+            elif svc.extends:
+                found = self._inherited(svc, fn.name)
+                if found is not None:
+                    base, inherited = found
+                    # Apache rejects this too ("already defined in service"): the
+                    # processor maps one name to one handler.
+                    self.error(f"function '{fn.name}' of service '{svc.name}' is already "
+                               f"defined in base service '{base.name}'", fn.loc, len(fn.name),
+                               self._note("inherited from here", inherited.loc,
+                                          len(inherited.name)))
             self.check_function(pf, fn)
 
     def _function_index(self, svc: ast.Service) -> dict:
