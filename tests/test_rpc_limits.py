@@ -295,3 +295,29 @@ def test_limits_pick_the_stalled_then_the_idle():
     assert lim.expired(C(5, started=60.0), now).startswith("request not complete")
     assert lim.expired(C(6, last_seen=-250.0), now) == "idle"
     assert lim.expired(C(7, last_seen=99.0), now) is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_incomplete_requests_of_all_connections_are_bounded_together(echo, kind):
+    """Each connection may hold up to max_message_size of an incomplete request; all of
+    them together at most max_buffered: past it, the one holding most is closed."""
+    mod, t = echo
+    mib = 1024 * 1024
+    req = t.EchoRequest(message="x" * 1000)
+    whole = encode_message("echo", MessageType.CALL, 1, mod.echo_args(req=req), "binary")
+    at = whole.index(b"x" * 1000)
+    head = whole[:at - 4] + struct.pack("!i", 2 * mib - 4096)  # fits max_message_size
+    with server_of(kind, mod.Processor(EchoHandler(t)), max_message_size=2 * mib,
+                   max_buffered=4 * mib) as server:
+        hogs = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+            s.sendall(head + b"x" * (3 * mib // 2))
+            hogs.append(s)
+            time.sleep(0.2)
+        closed = [s for s in hogs if closed_within(s, 0.5)]
+        assert 1 <= len(closed) <= 2, len(closed)  # 4 x 1.5 MiB > 4 MiB; 2 x 1.5 MiB fits
+        assert max(timed_calls(mod, t, server.port, 3)) < 0.5
+        close_all(hogs)
+    with pytest.raises(ValueError):
+        ConnectionLimits(max_buffered=1024, max_message_size=4096)

@@ -211,7 +211,15 @@ class _ServerConnection(_Stream):
     def data_received(self, data):
         now = self.last_seen = time.monotonic()
         super().data_received(data)
-        self.started = (self.started or now) if self.cutter.pending else None
+        pending = self.cutter.pending
+        self.started = (self.started or now) if pending else None
+        server = self.server
+        hog = server.limits.hog(server._conns, pending)
+        if hog is not None:
+            log.info("connection from %s closed: incomplete requests of all connections "
+                     "exceed max_buffered=%d bytes, and it held the most", hog.peer,
+                     server.limits.max_buffered)
+            hog.abort()
 
     def write_message(self, msg):
         self.last_seen = time.monotonic()
@@ -371,12 +379,12 @@ class AsyncServer:
                  protocol="binary", default=None, sync_handlers="inline", executor=None,
                  ordered_replies=True, max_pending=64, max_connections=None,
                  idle_timeout=300.0, message_timeout=30.0, write_timeout=30.0,
-                 max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
+                 max_buffered=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
         check_options(transport, protocol, max_message_size)
         if sync_handlers not in ("inline", "thread"):
             raise ValueError("sync_handlers must be 'inline' or 'thread'")
         self.limits = ConnectionLimits(max_connections, idle_timeout, message_timeout,
-                                       write_timeout)
+                                       write_timeout, max_buffered, max_message_size)
         self._accepted = 0
         self._sweeper = None
         self.dispatcher = Dispatcher(services, protocol, default)

@@ -15,7 +15,11 @@ policy, the same for :class:`~thriftgen.runtime.rpc.ThreadedServer` and
 * ``max_connections``: at the limit, a new connection replaces the connection
   whose incomplete request started longest ago, else the one idle longest;
   only one stalled or idle for :data:`EVICT_AFTER` seconds at least (a client
-  between two calls is not dropped), and never one with a call in flight.
+  between two calls is not dropped), and never one with a call in flight;
+* ``max_buffered``: bytes of incomplete requests held for all connections
+  together (``max_message_size`` bounds one connection; this bounds their sum,
+  default ``max(256 MiB, 4 * max_message_size)``). Past it, the connection
+  holding the most is closed.
 
 Connections expose ``in_call`` (bool), ``started`` (when the first byte of
 the incomplete request came, or None), ``last_seen``, ``write_blocked``
@@ -33,6 +37,7 @@ EVICT_AFTER = 1.0
 SWEEP_EVERY = 0.25
 _MAX_CONNECTIONS = 1024
 _FD_RESERVE = 64  # files the process needs besides its connections
+_SUM_FROM = 1024 * 1024  # hog(): smaller requests cannot tip the sum over by much
 
 
 def default_max_connections():
@@ -52,10 +57,11 @@ def default_max_connections():
 class ConnectionLimits:
     """Validated limits, and the decisions made from them (see the module doc)."""
 
-    __slots__ = ("max_connections", "idle_timeout", "message_timeout", "write_timeout")
+    __slots__ = ("max_connections", "idle_timeout", "message_timeout", "write_timeout",
+                 "max_buffered")
 
     def __init__(self, max_connections=None, idle_timeout=300.0, message_timeout=30.0,
-                 write_timeout=30.0):
+                 write_timeout=30.0, max_buffered=None, max_message_size=16 * 1024 * 1024):
         if max_connections is None:
             max_connections = default_max_connections()
         if not isinstance(max_connections, int) or max_connections < 1:
@@ -64,7 +70,12 @@ class ConnectionLimits:
                             ("write_timeout", write_timeout)):
             if value is not None and not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError("%s must be a positive number of seconds or None" % name)
+        if max_buffered is None:
+            max_buffered = max(256 * 1024 * 1024, 4 * max_message_size)
+        if not isinstance(max_buffered, int) or max_buffered < max_message_size:
+            raise ValueError("max_buffered must be an int >= max_message_size")
         self.max_connections = max_connections
+        self.max_buffered = max_buffered
         self.idle_timeout = idle_timeout
         self.message_timeout = message_timeout
         self.write_timeout = write_timeout
@@ -88,6 +99,21 @@ class ConnectionLimits:
             if best is None or rank < best:
                 best, victim = rank, conn
         return victim
+
+    def hog(self, conns, pending):
+        """When a connection now holds ``pending`` bytes of an incomplete request: the
+        connection to close because all of them together hold more than
+        ``max_buffered`` (the one holding most), or None. Sums only for big requests."""
+        if pending < _SUM_FROM:
+            return None
+        total = 0
+        worst = None
+        for conn in conns:
+            held = conn.cutter.pending
+            total += held
+            if not conn.in_call and (worst is None or held > worst.cutter.pending):
+                worst = conn
+        return worst if total > self.max_buffered else None
 
     def expired(self, conn, now):
         """Why ``conn`` must close now (a sentence), or None. An idle timeout gives

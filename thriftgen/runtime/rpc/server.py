@@ -91,12 +91,12 @@ class ThreadedServer:
     def __init__(self, services, host="127.0.0.1", port=0, *, transport="buffered",
                  protocol="binary", default=None, workers=64, max_connections=None,
                  idle_timeout=300.0, message_timeout=30.0, write_timeout=30.0,
-                 max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
+                 max_buffered=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
         check_options(transport, protocol, max_message_size)
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.limits = ConnectionLimits(max_connections, idle_timeout, message_timeout,
-                                       write_timeout)
+                                       write_timeout, max_buffered, max_message_size)
         self.dispatcher = Dispatcher(services, protocol, default)
         self.host, self._port = host, port
         self.transport, self.protocol = transport, protocol
@@ -342,6 +342,12 @@ class ThreadedServer:
         if conn.closed:
             return
         conn.started = None if not cutter.pending else (conn.started or now)
+        hog = self.limits.hog(self._conns.values(), cutter.pending)
+        if hog is not None:
+            self._drop(hog, "closed: incomplete requests of all connections exceed "
+                            "max_buffered=%d bytes, and it held the most" % self.limits.max_buffered)
+            if hog is conn:
+                return
         if msgs:
             conn.inbox.extend(msgs)
             self._dispatch(conn)
