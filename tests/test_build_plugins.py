@@ -66,20 +66,31 @@ def build(root: Path) -> tuple:
     return sdist, wheel
 
 
-def install_and_use(wheel: Path, tmp_path: Path) -> str:
-    venv = tmp_path / "venv"
-    # System site-packages: thriftgen.runtime (and nothing else) resolves offline.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True)
-    python = venv / "bin" / "python"
-    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-                           "--no-deps", "--no-index", "--disable-pip-version-check", str(wheel)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+#: what a service's environment must not need: the tool's own dependencies
+TOOL_ONLY = ["ply", "jinja2", "black", "typer", "platformdirs", "yaml", "thriftgen.cli",
+             "thriftgen.codegen", "thriftgen.idl"]
+CHECK_ALONE = """
+import importlib.util, sys
+present = [m for m in %r if importlib.util.find_spec(m.split(".")[0]) is not None
+           and importlib.util.find_spec(m) is not None]
+assert not present, present
+print(sys.version_info[:2])
+""" % (TOOL_ONLY,)
+
+
+def install_and_use(wheel: Path, tmp_path: Path, wheelhouse: Path, python: str = None) -> str:
+    """Install ``wheel`` into a fresh virtualenv (no system site-packages): pip takes
+    its only dependency, thriftgen-runtime, from the wheelhouse. Then use the
+    generated package there, and show that none of the tool is installed."""
+    from conftest import fresh_venv, pip_install
+
+    venv_python = fresh_venv(tmp_path / "venv", python)
+    pip_install(venv_python, wheelhouse, str(wheel))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    if "thriftgen" not in _installed():  # not pip-installed: let the venv find the checkout
-        env["PYTHONPATH"] = str(REPO_ROOT)
-    proc = subprocess.run([str(python), "-c", USE_IT], cwd=tmp_path, env=env,
+    proc = subprocess.run([str(venv_python), "-c", CHECK_ALONE], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([str(venv_python), "-c", USE_IT], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
@@ -89,12 +100,52 @@ def _installed() -> set:
     return {d.metadata["Name"] for d in importlib.metadata.distributions()}
 
 
+def apache_bytes() -> str:
+    """The bytes of USE_IT's request as Apache's own serializer writes them."""
+    thrift = pytest.importorskip("thrift")
+    del thrift
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TTransport
+    from test_codegen_util import gen_into
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        gen_into(Path(d), ECHO)
+        sys.path.insert(0, d)
+        try:
+            for m in [m for m in sys.modules if m == "echo" or m.startswith("echo.")]:
+                del sys.modules[m]
+            import echo.ttypes as t
+
+            req = t.EchoRequest(message="hi", repeat=3, payload=b"\x00\xff")
+            buf = TTransport.TMemoryBuffer()
+            req.write(TBinaryProtocol.TBinaryProtocol(buf))
+            return buf.getvalue().hex()
+        finally:
+            sys.path.remove(d)
+            for m in [m for m in sys.modules if m == "echo" or m.startswith("echo.")]:
+                del sys.modules[m]
+
+
+def interpreters() -> list:
+    from conftest import OTHER_PYTHONS, find_python
+
+    out = [pytest.param(None, id="this-python")]
+    for v in ("3.9",):
+        found = find_python(v)
+        out.append(pytest.param(found, id=f"python{v}", marks=pytest.mark.skipif(
+            found is None, reason=f"python{v} is not installed")))
+    return out
+
+
 def sdist_names(sdist: Path) -> set:
     with tarfile.open(sdist) as tf:
         return {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
 
 
-def test_hatch_build_hook(tmp_path):
+@pytest.mark.parametrize("python", interpreters())
+def test_hatch_build_hook(tmp_path, wheelhouse, python):
     pytest.importorskip("hatchling")
     if not any(ep.name == "thriftgen" for ep in importlib.metadata.entry_points(group="hatch")):
         pytest.skip("thriftgen's hatch plugin is not registered (pip install -e .)")
@@ -108,10 +159,11 @@ def test_hatch_build_hook(tmp_path):
         assert set(GENERATED) <= in_wheel
         assert zf.read("echo/ttypes.py") == (root / "gen" / "echo" / "ttypes.py").read_bytes()
     assert not any(n.startswith(("gen/", "idl/")) for n in in_wheel)
-    install_and_use(wheel, tmp_path)
+    assert install_and_use(wheel, tmp_path, wheelhouse, python) == apache_bytes()
 
 
-def test_setuptools_build_commands(tmp_path):
+@pytest.mark.parametrize("python", interpreters())
+def test_setuptools_build_commands(tmp_path, wheelhouse, python):
     setuptools = pytest.importorskip("setuptools")
     if tuple(int(x) for x in setuptools.__version__.split(".")[:2]) < (70, 1):
         pytest.skip("setuptools >= 70.1 builds wheels without the 'wheel' package")
@@ -123,7 +175,7 @@ def test_setuptools_build_commands(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         assert set(GENERATED) <= set(zf.namelist())
         assert zf.read("echo/ttypes.py") == (root / "gen" / "echo" / "ttypes.py").read_bytes()
-    install_and_use(wheel, tmp_path)
+    assert install_and_use(wheel, tmp_path, wheelhouse, python) == apache_bytes()
 
 
 def test_build_fails_with_the_diagnostic(tmp_path):

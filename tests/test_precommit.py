@@ -3,9 +3,9 @@
 The README's configuration (docs/integrations/pre-commit-config.yaml) is used
 verbatim except for its ``repo:`` and ``rev:`` values, which point at a git
 snapshot of this checkout. pre-commit then builds the hooks' virtualenv the way
-it does for users (``language: python``: ``pip install`` of the hook repository),
-offline: the virtualenv sees this interpreter's site-packages, pip uses no index
-and no build isolation.
+it does for users (``language: python``: ``pip install`` of the hook repository
+into a fresh virtualenv), with pip taking every package, the build backend and
+thriftgen-runtime included, from a local wheelhouse instead of the index.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ SNIPPET = REPO_ROOT / "docs" / "integrations" / "pre-commit-config.yaml"
 HOOKS = REPO_ROOT / ".pre-commit-hooks.yaml"
 ECHO = REPO_ROOT / "fixtures" / "echo" / "echo.thrift"
 #: What pip needs to install the hook repository into pre-commit's virtualenv offline.
-SNAPSHOT = ["thriftgen", "templates", "pyproject.toml", "README.md", ".pre-commit-hooks.yaml"]
+SNAPSHOT = ["thriftgen", "templates", "packaging", "pyproject.toml", "README.md",
+            ".pre-commit-hooks.yaml"]
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 
@@ -60,16 +61,16 @@ def hook_repo(tmp_path_factory) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> dict:
+def env(tmp_path_factory, wheelhouse) -> dict:
     home = tmp_path_factory.mktemp("pre-commit-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUALENV_",
                                                                      "THRIFTGEN_"))}
+    env.pop("PYTHONPATH", None)
     env.update({
         "PRE_COMMIT_HOME": str(home / "pre-commit"),
         "THRIFTGEN_CACHE_DIR": str(home / "thriftgen-cache"),
-        "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1",  # thriftgen's dependencies, offline
         "PIP_NO_INDEX": "1",
-        "PIP_NO_BUILD_ISOLATION": "0",  # pip's spelling of --no-build-isolation
+        "PIP_FIND_LINKS": str(wheelhouse),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     })
     return env

@@ -288,7 +288,7 @@ def test_limits_pick_the_stalled_then_the_idle():
     busy = C(1, started=1.0, in_call=True)
     idle_old = C(2, last_seen=10.0)
     stalled = C(3, started=50.0, last_seen=99.9)
-    fresh = C(4, started=99.5, last_seen=99.5)
+    fresh = C(4, started=99.95, last_seen=99.95)  # a request arriving right now
     assert lim.victim([busy, idle_old, stalled, fresh], now) is stalled
     assert lim.victim([busy, idle_old, fresh], now) is idle_old
     assert lim.victim([busy, fresh], now) is None

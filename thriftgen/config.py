@@ -179,15 +179,12 @@ def find_config(start: Optional[str] = None) -> tuple:
 
 
 def _read_toml(path: str) -> dict:
-    import tomllib
+    from thriftgen.tomlfile import TomlError, read_toml
 
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as e:
-        raise ConfigError(f"cannot read {_display(path)}: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{_display(path)}: invalid TOML: {e}") from None
+        return read_toml(path, _display(path))
+    except TomlError as e:
+        raise ConfigError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- loading

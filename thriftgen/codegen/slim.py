@@ -40,7 +40,8 @@ from thriftgen.codegen.pyexpr import (LINE_LENGTH, Atom, Expr, assign, call, dic
                                       seq, tuple_)
 from thriftgen.codegen.viewmodel import (_IMMUTABLE_KINDS, IND1, IND2, ConstView, EnumView,
                                          FileNames, ServiceView, TTypesView, TypeInfo, _Skip,
-                                         const_comment, import_from, runtime_import)
+                                         api_requirement, const_comment, import_from,
+                                         runtime_import)
 from thriftgen.idl import ast
 
 #: ``_tg_spec`` codes of the base types.
@@ -203,13 +204,13 @@ def lazy_call(table: list, service: Optional[list] = None) -> str:
     ``_TG_LAZY = ({name: bases or "=expr"}[, service, functions])`` and a
     ``__getattr__`` / ``__dir__`` that hand it to
     :func:`thriftgen.runtime.slim.attach` on first use, so importing the module
-    does not import the runtime."""
+    does not import the runtime (which checks the API level then)."""
     items: list = [dict_([(str_literal(k), str_literal(v)) for k, v in table])]
     if service is not None:
         items += service
     hooks = [f"{IND1}def {name}({params}):\n"
              f"{IND2}from thriftgen.runtime.slim import attach\n\n"
-             f"{IND2}return attach(globals(), _TG_LAZY).{method}"
+             f"{IND2}return attach(globals(), _TG_LAZY, ({api_requirement()})).{method}"
              for name, params, method in (("__getattr__", "name", "getattr(name)"),
                                           ("__dir__", "", "dir()"))]
     return "\n\n".join([assign("_TG_LAZY", tuple_(items), IND1)] + hooks)
@@ -266,6 +267,7 @@ class SlimShaping:
     """Mixed into a :class:`Builder`: slim structs and services (see the module doc)."""
 
     RUNTIME_MODULE = "slim"
+    REQUIRE_API_AT_IMPORT = False
 
     def __init__(self, program, options, *args, **kwargs):
         # Slim output has no generated codec: the runtime compiles one on first use.

@@ -362,12 +362,23 @@ class FileNames:
         if local:
             lines.append("")
             lines.extend(local)
+        if self.b.REQUIRE_API_AT_IMPORT:
+            lines += ["", f"_tg.require_api({api_requirement()}, __name__)"]
         return lines
 
 
 def runtime_import(module: str) -> str:
     """How a generated module imports its runtime (``_tg``)."""
     return f"from thriftgen.runtime import {module} as _tg"
+
+
+def api_requirement() -> str:
+    """``runtime API level, "thriftgen version"``, as generated code records them (see
+    :mod:`thriftgen.runtime._api`): the level of the runtime this tool depends on."""
+    from thriftgen import __version__
+    from thriftgen.runtime._api import API_LEVEL
+
+    return f'{API_LEVEL}, "{__version__}"'
 
 
 def import_from(module: str, names: list) -> str:
@@ -384,6 +395,9 @@ def import_from(module: str, names: list) -> str:
 class Builder:
     #: ``thriftgen.runtime.<this>`` is what generated modules import as ``_tg``.
     RUNTIME_MODULE = "service"
+    #: default modules import the runtime, so they check its API level at import;
+    #: slim modules do it on first use (``attach``)
+    REQUIRE_API_AT_IMPORT = True
 
     def __new__(cls, *args, **kwargs):
         # -thrift template=slim: this class (or a subclass) with the slim shaping of

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, Iterable, Optional
 
+from ._api import require_api
 from .errors import ApplicationError, ProtocolError
 from .ttype import MessageType, TType
 
@@ -48,6 +49,7 @@ __all__ = [
     "function_table",
     "reply_problem",
     "ApplicationError",
+    "require_api",
 ]
 
 _log = logging.getLogger("thriftgen.runtime")

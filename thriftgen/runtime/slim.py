@@ -77,6 +77,7 @@ from builtins import __build_class__ as _build_class
 from types import CodeType as _CodeType
 from types import FunctionType as _FunctionType
 
+from ._api import require_api
 from .errors import SpecError
 from .ttype import TType
 
@@ -623,14 +624,17 @@ def lazy(ns: dict, table: dict, service: Optional[str] = None,
     ns["__dir__"] = module.dir
 
 
-def attach(ns: dict, spec: tuple) -> "_LazyModule":
+def attach(ns: dict, spec: tuple, api: tuple = (1, "0.1.0")) -> "_LazyModule":
     """The lazy builder of a generated module, made on its first use.
 
     Generated modules do not import the runtime: their ``__getattr__`` /
     ``__dir__`` call this on first use with ``_TG_LAZY``, ``(table[, service,
     functions])`` as :func:`lazy` takes them, so importing a package of them
     costs only their own modules. The module's code object (its class bodies are
-    constants of it) comes from its loader, the way the import got it."""
+    constants of it) comes from its loader, the way the import got it. ``api``:
+    ``(runtime API level, thriftgen version)`` the module was generated for (see
+    :mod:`thriftgen.runtime._api`); checked here, on first use."""
+    require_api(api[0], api[1], ns.get("__name__", "generated code"))
     with _lock:
         current = ns.get("__getattr__")
         module = getattr(current, "__self__", None)

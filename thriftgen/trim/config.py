@@ -75,15 +75,12 @@ def _read_yaml(path: str) -> dict:
 
 
 def _read_toml(path: str, pyproject: bool) -> Optional[dict]:
-    import tomllib
+    from thriftgen.tomlfile import TomlError, read_toml
 
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as e:
-        raise TrimConfigError(f"cannot read {path}: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TrimConfigError(f"{path}: invalid TOML: {e}") from None
+        data = read_toml(path)
+    except TomlError as e:
+        raise TrimConfigError(str(e)) from None
     table = data.get("tool", {}).get("thriftgen", {}).get("trim")
     if table is None:
         return None if pyproject else _validate(data, path, path)

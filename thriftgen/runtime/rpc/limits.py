@@ -14,8 +14,9 @@ policy, the same for :class:`~thriftgen.runtime.rpc.ThreadedServer` and
   the connection;
 * ``max_connections``: at the limit, a new connection replaces the connection
   whose incomplete request started longest ago, else the one idle longest;
-  only one stalled or idle for :data:`EVICT_AFTER` seconds at least (a client
-  between two calls is not dropped), and never one with a call in flight;
+  only a request stalled for :data:`EVICT_STALLED_AFTER` seconds, or a
+  connection idle for :data:`EVICT_AFTER` (a client between two calls is not
+  dropped), and never one with a call in flight;
 * ``max_buffered``: bytes of incomplete requests held for all connections
   together (``max_message_size`` bounds one connection; this bounds their sum,
   default ``max(256 MiB, 4 * max_message_size)``). Past it, the connection
@@ -31,8 +32,12 @@ import os
 
 __all__ = ["ConnectionLimits", "EVICT_AFTER", "SWEEP_EVERY", "default_max_connections"]
 
-#: at max_connections, only a connection stalled or idle this long is replaced
+#: at max_connections, only a connection idle this long is replaced (a client between
+#: two calls is not dropped) ...
 EVICT_AFTER = 1.0
+#: ... or one whose incomplete request has waited this long (a client sends a request
+#: in one go: a few packets within milliseconds)
+EVICT_STALLED_AFTER = 0.1
 #: seconds between two checks of the deadlines (at most)
 SWEEP_EVERY = 0.25
 _MAX_CONNECTIONS = 1024
@@ -83,13 +88,14 @@ class ConnectionLimits:
     def victim(self, conns, now):
         """The connection to close for a new one, or None (see the module doc)."""
         cutoff = now - EVICT_AFTER
+        stalled_cutoff = now - EVICT_STALLED_AFTER
         best = victim = None
         for conn in conns:
             if conn.in_call:
                 continue
             started = conn.started
             if started is not None:
-                if started > cutoff:
+                if started > stalled_cutoff:
                     continue
                 rank = (0, started, conn.number)
             else:
