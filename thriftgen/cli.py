@@ -184,15 +184,37 @@ def main(argv: Optional[List[str]] = None) -> None:
     global ARGV, FULL_ARGV
     args = list(sys.argv[1:] if argv is None else argv)
     FULL_ARGV = list(args)
+    if args and args[0] in ("-version", "-help"):
+        args[0] = "-" + args[0]  # Apache's spellings of --version / --help
     # No arguments at all: run the configured jobs (``gen`` explains when there are none).
     if not args or (args[0] not in SUBCOMMANDS and args[0] not in ("--version", "-h", "--help")):
         args.insert(0, "gen")
+    if args[0] in SUBCOMMANDS:
+        args[1:] = _normalized(args[0], args[1:])
     ARGV = args[1:] if args[0] == "gen" else None
     try:
         app(args, prog_name="thriftgen")
     except KeyboardInterrupt:  # pragma: no cover
         typer.echo("thriftgen: interrupted", err=True)
         sys.exit(130)
+
+
+def _normalized(command: str, args: list) -> list:
+    """``args`` with Apache's and Kitex's spellings understood or refused by name
+    (:mod:`thriftgen.argv`); a usage error ends the run with exit code 2."""
+    import typer.main
+
+    from thriftgen.argv import CommandShape, UsageError, normalize
+
+    click_command = typer.main.get_command(app).commands[command]
+    shape = CommandShape.of(click_command)
+    shape.options.update({"-h": False, "--help": False})
+    try:
+        return normalize(command, args, shape, SUBCOMMANDS - {"gen"})
+    except UsageError as e:
+        typer.echo(f"thriftgen: error: {e}", err=True)
+        typer.echo("Try 'thriftgen --help' for the options.", err=True)
+        sys.exit(2)
 
 
 # Subcommands defined in other modules register themselves on ``app``.

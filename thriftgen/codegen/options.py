@@ -110,7 +110,10 @@ def parse_thrift_options(values: Iterable[str]) -> GenOptions:
             arg = arg.strip()
             spec = KNOWN_OPTIONS.get(name)
             if spec is None:
-                raise OptionError(f"unknown -thrift option '{name}'; known options: "
+                from thriftgen.argv import close_match
+
+                raise OptionError(f"unknown -thrift option '{name}'"
+                                  f"{close_match(name, KNOWN_OPTIONS)}; known options: "
                                   f"{known_options_text()}")
             takes = spec[0]
             if takes == "no" and has_value:
@@ -124,13 +127,17 @@ def parse_thrift_options(values: Iterable[str]) -> GenOptions:
                 opts["trim_all"] = arg == "all"
             elif name == "template":
                 if arg not in TEMPLATES:
+                    from thriftgen.argv import close_match
+
                     raise OptionError(f"-thrift template must be one of {', '.join(TEMPLATES)}, "
-                                      f"not '{arg}'")
+                                      f"not '{arg}'{close_match(arg, TEMPLATES)}")
                 opts["template"] = arg
             elif name == "fast_codec":
                 if arg not in FAST_CODECS:
+                    from thriftgen.argv import close_match
+
                     raise OptionError(f"-thrift fast_codec must be one of {', '.join(FAST_CODECS)}, "
-                                      f"not '{arg}'")
+                                      f"not '{arg}'{close_match(arg, FAST_CODECS)}")
                 opts["fast_codec"] = arg
             elif name == "package_prefix":
                 problem = module_path_error(arg) or shadowing_error(arg)

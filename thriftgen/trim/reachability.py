@@ -403,6 +403,18 @@ def _surviving_files(walk: _Walk, program: Program) -> dict:
     return {p: kept_edges[p] for p in program.files if p in written}
 
 
+def _closest_method(program: Program, pattern) -> str:
+    """`` (did you mean 'Svc.m'?)`` for an unmatched pattern that looks like a typo."""
+    from thriftgen.argv import close_match
+
+    names = []
+    for root in program.roots:
+        for svc in program.files[root].document.services():
+            for fn in svc.functions:
+                names.append(fn.name if pattern.bare else f"{svc.name}.{fn.name}")
+    return close_match(pattern.text, names)
+
+
 def trim_program(program: Program, options: TrimOptions,
                  sink: Optional[DiagnosticSink] = None) -> TrimResult:
     """Trim ``program`` to what its root services (or selected methods) need.
@@ -424,7 +436,8 @@ def trim_program(program: Program, options: TrimOptions,
         for p in patterns:
             if not p.matched:
                 how = "method names" if p.bare else "'Service.method' of the root services"
-                report(f"method pattern '{p.text}' matches nothing (full match against {how})")
+                report(f"method pattern '{p.text}' matches nothing (full match against {how})"
+                       f"{_closest_method(program, p)}")
     else:
         for root in program.roots:
             for svc in program.files[root].document.services():
