@@ -244,7 +244,7 @@ def main(argv=None) -> int:
     from thrift.protocol.TProtocol import TType as ATType
     from thrift.transport import TTransport
 
-    from thriftgen.runtime import ProtocolError, TType, deserialize, message_end, serialize, skip
+    from thriftgen.runtime import TType, deserialize, message_end, serialize, skip
     from thriftgen.runtime import encode_message
 
     work = scratch_dir("codec")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -60,7 +59,8 @@ from thriftgen.codegen import generate
 from thriftgen.codegen.options import parse_thrift_options
 from thriftgen.codegen.writer import write_output
 from thriftgen.diagnostics import DiagnosticSink
-from thriftgen.idl.frontend import load_checked_program, load_trimmed_program
+from thriftgen.idl.frontend import load_checked_program
+from thriftgen.trim.frontend import load_trimmed_program
 from thriftgen.idl.loader import gc_paused
 
 root, out, cache_dir, opts = sys.argv[1:5]
@@ -80,7 +80,7 @@ with gc_paused():
     files = generate(program, options, sink, recursive=True, jobs=0)
     write_output(files, out)
 import gc
-gc.freeze()  # as the CLI does before exiting (codegen.command._spare_final_collection)
+gc.freeze()  # as the CLI does before exiting (commands.gen._spare_final_collection)
 """
 
 
@@ -337,7 +337,7 @@ def main(argv=None) -> int:
         print("apache: `thrift` not installed, column omitted", file=sys.stderr)
     names = [c for c in CONTENDERS.values() if c not in skipped]
 
-    h.warm_imports(["thriftgen.cli", "thriftgen.codegen.command", "thriftgen.codegen.viewmodel",
+    h.warm_imports(["thriftgen.cli", "thriftgen.commands.gen", "thriftgen.codegen.viewmodel",
                     "thriftgen.codegen.render", "thriftgen.codegen.fmt", "black"])
     how = f"thriftgen via {args.via}" + (f", -thrift +{','.join(args.thrift_extra)}"
                                           if args.thrift_extra else "")

@@ -15,7 +15,7 @@ Per size N, on a private copy of the synthetic IDL (``bench/synth_idl.py``):
   it are rebuilt. ``--repeat`` times.
 * **apache**: ``thrift -r --gen py -out TMP root``, fresh output directory.
 
-thriftgen runs as its console script does (``thriftgen.gencache:main``) in a fresh
+thriftgen runs as its console script does (``thriftgen.entry:main``) in a fresh
 process with ``-I DIR -o OUT --cache-dir CACHE``, from a snapshot of the checkout
 taken at the start (the cache is keyed by the generator's sources: edits made
 while the benchmark runs must not turn its warm runs cold). Prints wall time and peak RSS
@@ -37,8 +37,8 @@ from bench import _harness as h  # noqa: E402
 
 GOAL_WARM_VS_APACHE = 0.05
 COLD, WARM, CHANGED, APACHE = "thriftgen cold", "thriftgen warm", "one file changed", "apache"
-#: The console script, as pip writes it (``from thriftgen.gencache import main``).
-CONSOLE = "import sys\nfrom thriftgen.gencache import main\nsys.argv[0] = 'thriftgen'\nmain()\n"
+#: The console script, as pip writes it (``from thriftgen.entry import main``).
+CONSOLE = "import sys\nfrom thriftgen.entry import main\nsys.argv[0] = 'thriftgen'\nmain()\n"
 EDIT = "\nstruct BenchIncrementalEdit {\n  1: i32 id\n  2: optional string note\n}\n"
 _SUMMARY = re.compile(r"(\d+) written, (\d+) unchanged, (\d+) removed")
 

@@ -37,7 +37,6 @@ Apache's; slim codec >= 3x Apache pure Python (encode and decode).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

@@ -18,23 +18,22 @@ from __future__ import annotations
 import gc
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench import _harness as h
 from bench.codegen import measure_output
 from bench.synth_idl import generate as synth
 from thriftgen.codegen import fmt, generate, render
 from thriftgen.codegen.options import parse_thrift_options
-from thriftgen.codegen.viewmodel import Builder
+from thriftgen.codegen.builders import make_builder
 from thriftgen.diagnostics import DiagnosticSink, IDLError
 from thriftgen.idl import skeleton as sk
 from thriftgen.idl.cache import ParseCache
-from thriftgen.idl.frontend import load_checked_program, load_trimmed_program
+from thriftgen.idl.frontend import load_checked_program
+from thriftgen.trim.frontend import load_trimmed_program
 from thriftgen.idl.grammar import parse_text
 from thriftgen.idl.loader import gc_paused, load_program
 from thriftgen.trim import TrimOptions, trim_program
@@ -181,7 +180,7 @@ def _render(program, options, jobs, monkeypatch):
     monkeypatch.setattr(render, "PARALLEL_MIN_WEIGHT", 0)
     sink = DiagnosticSink()
     try:
-        files, view = render.render_program(Builder(program, options, sink, True), jobs)
+        files, view = render.render_program(make_builder(program, options, sink, True), jobs)
     except IDLError:
         return None, diag_list(sink)
     return (files, view.namespace_packages), diag_list(sink)
@@ -196,7 +195,7 @@ def test_forked_render_is_the_serial_render(synthetic, monkeypatch):
     assert _render(program, options, 3, monkeypatch) == serial
     # and the old two-step API agrees
     from thriftgen.codegen.render import render as render_view
-    from thriftgen.codegen.viewmodel import build_view
+    from thriftgen.codegen.builders import build_view
 
     assert render_view(build_view(program, options, DiagnosticSink(), True)) == serial[0][0]
 

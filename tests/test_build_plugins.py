@@ -129,7 +129,7 @@ def apache_bytes() -> str:
 
 
 def interpreters() -> list:
-    from conftest import OTHER_PYTHONS, find_python
+    from conftest import find_python
 
     out = [pytest.param(None, id="this-python")]
     for v in ("3.9",):

@@ -10,7 +10,6 @@ sealed with another key, or a genuine entry moved under another entry's name.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import pickle

@@ -6,7 +6,6 @@ checker, and looks at the diagnostics (severity, line, column, message).
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from pathlib import Path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import subprocess
@@ -240,7 +239,7 @@ def test_cached_errors_are_reported_identically(project):
 def _imports_of(args: list, cwd: Path) -> tuple:
     """Run ``thriftgen ARGS`` in-process-like (fresh interpreter) and list what it imported."""
     code = ("import sys\n"
-            "from thriftgen.gencache import main\n"
+            "from thriftgen.entry import main\n"
             "try:\n"
             f"    main({args!r})\n"
             "except SystemExit as e:\n"

@@ -244,10 +244,10 @@ def test_black_runs_once_per_distinct_file(store, tmp_path, monkeypatch, cache_d
 
 
 def _run_console(args, cwd, cache_dir) -> tuple:
-    """The console script (thriftgen.gencache:main) in a fresh interpreter; returns
+    """The console script (thriftgen.entry:main) in a fresh interpreter; returns
     (exit code, stderr, thriftgen/typer modules imported)."""
     code = ("import sys, json\n"
-            "from thriftgen.gencache import main\n"
+            "from thriftgen.entry import main\n"
             "try:\n"
             "    main(sys.argv[1:])\n"
             "finally:\n"

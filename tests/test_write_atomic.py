@@ -242,7 +242,7 @@ def test_dangling_symlink_in_the_output_is_refused_by_name(tmp_path):
 
 def test_trimmed_idl_is_written_all_or_nothing(tmp_path, monkeypatch):
     from thriftgen.diagnostics import DiagnosticSink
-    from thriftgen.idl.frontend import load_trimmed_program
+    from thriftgen.trim.frontend import load_trimmed_program
     from thriftgen.trim import TrimOptions
     from thriftgen.trim.writer import TrimWriteError, write_trimmed
 

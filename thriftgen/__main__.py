@@ -1,6 +1,6 @@
-# Same entry as the console script: an up-to-date run is answered from the
-# generation cache before the CLI (typer, the parser) is imported.
-from thriftgen.gencache import main
+# Same entry as the console script: the version and up-to-date runs are answered
+# before the CLI (typer, the parser) is imported.
+from thriftgen.entry import main
 
 if __name__ == "__main__":
     main()

@@ -1,10 +1,11 @@
 """Generation cache: tells, without parsing anything, that a run would change nothing.
 
-The ``thriftgen`` console script starts here (:func:`main`): when the cache shows
-that the output of ``thriftgen ARGS`` in this directory is already on disk, it
-prints what a full run would print and exits, having imported nothing but the
-standard library (the whole budget of a warm run on 10k structs is ~80 ms;
-importing the CLI alone costs ~90). Anything else goes to :func:`thriftgen.cli.main`.
+The ``thriftgen`` console script (:mod:`thriftgen.entry`) asks
+:func:`up_to_date_run` first: when the cache shows that the output of
+``thriftgen ARGS`` in this directory is already on disk, it prints what a full
+run would print and exits, having imported nothing but the standard library
+(the whole budget of a warm run on 10k structs is ~80 ms; importing the CLI
+alone costs more). Anything else goes to :func:`thriftgen.cli.main`.
 
 Entries live under ``<cache root>/gen/`` (the parse cache's directory:
 ``--cache-dir``, ``THRIFTGEN_CACHE_DIR`` or the user cache dir), as JSON:
@@ -85,8 +86,8 @@ def _template_dirs() -> list:
 
 #: Parts of the package that decide how a run is invoked, not what it generates
 #: (paths relative to the package; directories end with "/").
-_NOT_GENERATOR = ("__main__.py", "cli.py", "config.py", "gencache.py", "call/", "integrations/",
-                  "codegen/command.py", "trim/command.py", "runtime/rpc/")
+_NOT_GENERATOR = ("__main__.py", "cli.py", "cliapp.py", "entry.py", "argv.py", "config.py",
+                  "gencache.py", "call/", "commands/", "integrations/", "runtime/rpc/")
 
 
 def _generator_files() -> list:
@@ -417,26 +418,6 @@ def record_check(argv: list, inputs: dict, stderr: str, exit_code: int) -> None:
         "stdout": "", "stderr": stderr, "exit": exit_code})
 
 
-def main(argv: list | None = None) -> None:
-    """Console entry point: the cached answer when there is one, else the full CLI."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        run = up_to_date_run(args)
-    except Exception:  # the cache is an optimisation: never fail the command for it
-        run = None
-    if run is not None:
-        if run["stdout"]:
-            sys.stdout.write(run["stdout"])
-        if run["stderr"]:
-            sys.stderr.write(run["stderr"])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        sys.exit(run["exit"])
-    from thriftgen.cli import main as cli_main
-
-    cli_main(args)
-
-
 __all__ = ["GenCache", "FormatCache", "cache_root", "generator_fingerprint", "file_digest",
            "inputs_match", "globs_match", "expand_glob", "output_stats", "outputs_match",
-           "program_inputs", "record_check", "main"]
+           "program_inputs", "record_check", "up_to_date_run"]

@@ -210,7 +210,6 @@ def _fill_spec_peers():
 
 def spec_peer_encode(obj, protocol, accelerated=False):
     """Encode with Apache's generic TProtocolBase.writeStruct (or fastbinary)."""
-    from thrift.protocol import TBinaryProtocol, TCompactProtocol
     from thrift.transport import TTransport
 
     peer = to_peer(obj, spec_peer_class)

@@ -28,12 +28,12 @@ def generate(program, options: Optional[GenOptions] = None,
     Raises ``IDLError`` (diagnostics in ``sink``) when the program cannot be
     generated.
     """
+    from thriftgen.codegen.builders import make_builder
     from thriftgen.codegen.render import render_program
-    from thriftgen.codegen.viewmodel import Builder
 
     options = options or GenOptions()
     sink = sink if sink is not None else DiagnosticSink()
-    files, _ = render_program(Builder(program, options, sink, recursive), jobs)
+    files, _ = render_program(make_builder(program, options, sink, recursive), jobs)
     if not options.no_fmt:
         from thriftgen.codegen.fmt import format_files
 

@@ -52,11 +52,12 @@ def fast_codec_section(structs: list, names) -> str:
     prefix = _prefix(module_level)
     classes = [_describe(s, names) for s in structs]
     body = emit_module(classes, PROTOCOLS, prefix, shadowed=module_level)
+    # TYPE_CHECKING joins the module's typing import (imports stay at the top).
+    type_checking = names.typing("TYPE_CHECKING", frozenset(module_level))
     lines = [
         "# fmt: off",
         "# Fast codec: generated encode/decode/size functions (thriftgen.runtime._aot).",
-        f"import typing as {prefix}typing",
-        f"if not {prefix}typing.TYPE_CHECKING:",
+        f"if not {type_checking}:",
     ]
     lines += [f"    {line}" if line else "" for line in body]
     lines.append("# fmt: on")

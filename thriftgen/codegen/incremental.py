@@ -29,6 +29,7 @@ import posixpath
 import time
 from typing import Optional
 
+from thriftgen.codegen.builders import builder_class
 from thriftgen.codegen.viewmodel import Builder
 from thriftgen.codegen.writer import MANIFEST, plan, write_output
 from thriftgen.config import Job
@@ -102,7 +103,8 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
                              key=key, inputs=entry["inputs"])
     prev = gen.load_job(key) if gen else None
 
-    from thriftgen.idl.frontend import load_checked_program, load_trimmed_program
+    from thriftgen.idl.frontend import load_checked_program
+    from thriftgen.trim.frontend import load_trimmed_program
 
     trimming = options.trim_idl or bool(job.methods)
     trim_opts, inputs = _trim_options(job, options) if trimming else (None, {})
@@ -289,7 +291,7 @@ def _generate_once(program, options, sink, recursive, previous, fmt_cache, fmt_j
     from thriftgen.codegen.render import render_program
 
     # What codegen.generate does, with a builder that may leave packages out.
-    builder = _JobBuilder(program, options, sink, recursive, previous)
+    builder = builder_class(options, _JobBuilder)(program, options, sink, recursive, previous)
     texts, view = render_program(builder, fmt_jobs)
     base_of = {m.package: m.package.replace(".", "/") for m in view.modules}
     owner = {}

@@ -20,9 +20,9 @@ creation was the floor of the import time, ~19 us a class).
 :class:`SlimShaping` reuses every decision of the default
 :class:`~thriftgen.codegen.viewmodel.Builder` (names, escaping, imports,
 type hints, values, errors) and only shapes the classes differently. It is a
-mixin: ``Builder(program, options, ...)`` with ``options.template == "slim"``
-makes an instance of ``slim_builder_class(Builder)`` (see ``Builder.__new__``),
-so every place that builds views - or a subclass of ``Builder`` - gets slim
+mixin: :func:`thriftgen.codegen.builders.builder_class` gives
+``slim_builder_class(Builder)`` (or of a subclass of ``Builder``) when
+``options.template == "slim"``, so every place that builds views gets slim
 output from the same call.
 """
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import Optional
@@ -134,6 +135,38 @@ def first_line(doc: Optional[str]) -> str:
     return text[:end + 1] if end >= 0 else text
 
 
+def _typing_import(lines: list) -> Optional[tuple]:
+    """``(first line, end, names)`` of the ``from typing import`` statement, or None."""
+    for i, line in enumerate(lines):
+        if line.startswith("from typing import "):
+            if line.endswith("("):  # exploded: one name a line up to ")"
+                end = lines.index(")", i) + 1
+                return i, end, [n.strip().rstrip(",") for n in lines[i + 1:end - 1]]
+            return i, i + 1, line[len("from typing import "):].split(", ")
+    return None
+
+
+def prune_typing(imports: list, used: str) -> list:
+    """``imports`` without the ``typing`` names that ``used`` (every data-dependent
+    text of the module) does not mention: the default builder's views ask for names
+    (``Any`` of ``ClassVar[Any]``, ...) that the slim shapes drop. ``TYPE_CHECKING``
+    is the slim templates' own and stays."""
+    lines = "\n".join(imports).split("\n")
+    found = _typing_import(lines)
+    if found is None:
+        return imports
+    i, end, names = found
+    kept = [n for n in names if n == "TYPE_CHECKING" or re.search(rf"\b{re.escape(n)}\b", used)]
+    if kept == names:
+        return imports
+    if kept:
+        return lines[:i] + import_from("typing", kept).split("\n") + lines[end:]
+    rest = lines[:i] + lines[end:]
+    if rest[i - 1] == "" and (i == len(rest) or rest[i] == ""):  # an emptied group
+        del rest[i - 1]
+    return rest
+
+
 def with_type_checking(imports: list, module_level: set) -> tuple:
     """``imports`` plus ``from typing import TYPE_CHECKING``; and how to spell it.
 
@@ -143,16 +176,11 @@ def with_type_checking(imports: list, module_level: set) -> tuple:
     if "TYPE_CHECKING" in module_level:
         return imports, "_tg.TYPE_CHECKING"
     lines = "\n".join(imports).split("\n")
-    for i, line in enumerate(lines):
-        if line.startswith("from typing import "):
-            end = i + 1
-            if line.endswith("("):  # exploded: one name a line up to ")"
-                end = lines.index(")", i) + 1
-                names = [n.strip().rstrip(",") for n in lines[i + 1:end - 1]]
-            else:
-                names = line[len("from typing import "):].split(", ")
-            merged = import_from("typing", sorted(set(names) | {"TYPE_CHECKING"}))
-            return lines[:i] + merged.split("\n") + lines[end:], "TYPE_CHECKING"
+    found = _typing_import(lines)
+    if found is not None:
+        i, end, names = found
+        merged = import_from("typing", sorted(set(names) | {"TYPE_CHECKING"}))
+        return lines[:i] + merged.split("\n") + lines[end:], "TYPE_CHECKING"
     # No typing import: it goes last in the standard-library block (lines[1] is the
     # blank line after ``from __future__``), which exists only if it has other lines.
     end = lines.index("", 2) if lines[2].startswith(("import builtins", "import enum",
@@ -216,10 +244,11 @@ def lazy_call(table: list, service: Optional[list] = None) -> str:
     return "\n\n".join([assign("_TG_LAZY", tuple_(items), IND1)] + hooks)
 
 
-def defer_runtime(imports: list, type_checking: str) -> tuple:
+def defer_runtime(imports: list, type_checking: str, needed: bool = True) -> tuple:
     """``imports`` without the runtime's and that import at IND1 for the
     ``if TYPE_CHECKING`` block, when the module can do without it at run time
-    (not when its TYPE_CHECKING is spelled through the runtime)."""
+    (not when its TYPE_CHECKING is spelled through the runtime). ``needed=False``:
+    nothing in the block names ``_tg`` either, so the import goes altogether."""
     lines = "\n".join(imports).split("\n")
     line = runtime_import(SlimShaping.RUNTIME_MODULE)
     if type_checking not in ("TYPE_CHECKING", "") or line not in lines:
@@ -229,7 +258,7 @@ def defer_runtime(imports: list, type_checking: str) -> tuple:
     if lines[i - 1] == "" and (i == len(lines) or lines[i] == ""):  # an emptied group
         del lines[i - 1]
     # "" (no TYPE_CHECKING block): the module defines nothing the runtime builds
-    return lines, IND1 + line if type_checking else ""
+    return lines, IND1 + line if type_checking and needed else ""
 
 
 def field_line(target: str, default: Expr, indent: str) -> str:
@@ -376,15 +405,21 @@ class SlimShaping:
             all_names.append(sym.name)
         # Eager values never read a class of ttypes (hints are strings): its names are
         # imported for type checkers only, and lazily at run time.
-        own = sorted(names.own_bare)
-        if own:
+        used = "\n".join(v.statement for v, _ in lazy)
+        own = sorted(n for n in names.own_bare if re.search(rf"\b{re.escape(n)}\b", used))
+        if names.own_bare:
             names.own_bare = set()
             names.own_alias = True
         imports, type_checking = names.import_lines(), ""
+        if own:  # used by the lazy table below, which ruff cannot read
+            imports = [line.replace("from . import ttypes as _tg_ttypes",
+                                    "from . import ttypes as _tg_ttypes  # noqa: F401")
+                       for line in imports]
         table = [(n, "=_tg_ttypes." + n) for n in own] + [(v.name, "=" + f) for v, f in lazy]
         if table:
             imports, type_checking = with_type_checking(imports, const_names)
-        imports, runtime_import = defer_runtime(imports, type_checking)
+        imports, runtime_import = defer_runtime(
+            imports, type_checking, needed=any("_tg." in v.statement for v, _ in lazy))
         return SlimConstantsView(
             imports=imports, all_names=assign("__all__", list_([str_literal(n)
                                                                 for n in all_names])),
@@ -408,7 +443,9 @@ class SlimShaping:
         if table:
             imports, type_checking = with_type_checking(
                 imports, self._module_level(files, ("struct", "enum", "typedef")))
-        imports, runtime_import = defer_runtime(imports, type_checking)
+        imports, runtime_import = defer_runtime(
+            imports, type_checking,
+            needed=bool(full.structs) or any("_tg." in v for _, v in table))
         return SlimTTypesView(
             imports=imports, all_names=full.all_names, type_checking=type_checking,
             enums=full.enums, early_aliases=[f"{IND1}{a} = {v}" for a, v in early],
@@ -434,7 +471,10 @@ class SlimShaping:
                     ("Processor", processor_base)])
         module_level = {name for name, _ in table} | {"Iface"}
         imports, type_checking = with_type_checking(full.imports, module_level)
-        imports, runtime_import = defer_runtime(imports, type_checking)
+        imports, runtime_import = defer_runtime(
+            imports, type_checking,
+            needed=bool(full.structs) or any("_tg." in v for _, v in table))
+        imports = prune_typing(imports, repr((functions, full.structs, base, full.all_names)))
         return SlimServiceView(
             name=full.name, file_name=full.file_name, source=full.source,
             doc=docstring(first_line(svc.doc), IND1),

@@ -11,7 +11,8 @@ already in the shape black gives it.
 Problems the generator cannot represent (a bad ``namespace py``, two files of
 one package defining the same name, a value that does not fit its type, ...)
 are reported to the :class:`~thriftgen.diagnostics.DiagnosticSink` with the
-IDL location; :func:`build_view` raises ``IDLError`` at the end if any.
+IDL location; :func:`thriftgen.codegen.builders.build_view` raises ``IDLError`` at the end
+if any.
 """
 
 from __future__ import annotations
@@ -331,6 +332,9 @@ class FileNames:
     def import_lines(self) -> list:
         """The import statements, in a fixed order."""
         lines = ["from __future__ import annotations", ""]
+        if self.b.has_ambiguous_names(self.package):
+            # IDL names ruff calls ambiguous (l, O, I) are kept as the IDL spells them.
+            lines.insert(0, "# ruff: noqa: E741")
         plain = []
         if self.builtins_alias:
             plain.append("import builtins as _tg_builtins")
@@ -399,19 +403,10 @@ class Builder:
     #: slim modules do it on first use (``attach``)
     REQUIRE_API_AT_IMPORT = True
 
-    def __new__(cls, *args, **kwargs):
-        # -thrift template=slim: this class (or a subclass) with the slim shaping of
-        # thriftgen.codegen.slim mixed in, wherever the builder is made.
-        options = kwargs.get("options", args[1] if len(args) > 1 else None)
-        if getattr(options, "template", "default") == "slim":
-            from thriftgen.codegen.slim import slim_builder_class
-
-            cls = slim_builder_class(cls)
-        return super().__new__(cls)
-
     def __init__(self, program: Program, options: GenOptions, sink: DiagnosticSink,
                  recursive: bool = False):
         self._const_ends: dict = {}  # id(const) -> end of its chain (_const_chain_end)
+        self._ambiguous: dict = {}  # package -> has_ambiguous_names
         self.program = program
         self.options = options
         self.sink = sink
@@ -430,6 +425,24 @@ class Builder:
         self._package_names: Optional[dict] = None  # see shadowable
 
     # -- errors ----------------------------------------------------------------
+
+    def has_ambiguous_names(self, package: str) -> bool:
+        """Whether an IDL field, argument or constant of ``package`` is named ``l``,
+        ``O`` or ``I`` (names that generated code keeps and ruff's E741 flags)."""
+        memo = self._ambiguous
+        if package not in memo:
+            names: list = []
+            for pf in self.modules.get(package, []):
+                for d in pf.document.definitions:
+                    if isinstance(d, ast.Struct):
+                        names += [f.name for f in d.fields]
+                    elif isinstance(d, ast.Service):
+                        for fn in d.functions:
+                            names += [f.name for f in fn.args] + [f.name for f in fn.throws]
+                    elif isinstance(d, ast.Const):
+                        names.append(d.name)
+            memo[package] = any(n in ("l", "O", "I") for n in names)
+        return memo[package]
 
     def error(self, message: str, node: object = None) -> None:
         loc = getattr(node, "loc", None)
@@ -1539,10 +1552,3 @@ class _Synthetic:
         self.fields = fields
         self.kind = ast.STRUCT
 
-
-def build_view(program: Program, options: GenOptions, sink: DiagnosticSink,
-               recursive: bool = False) -> GenerationView:
-    """The view of everything to generate; raises IDLError on problems."""
-    view = Builder(program, options, sink, recursive).build()
-    sink.check()
-    return view

@@ -1395,14 +1395,14 @@ class _BinEnc(_Gen):
                 L(ind, "out += _p_bhi(11, %d, len(b))" % fid, ctx)
                 L(ind, "out += b")
         elif t in (_LIST, _SET):
-            self.seq_len(ind, v, "l", ctx, t == _SET)
+            self.seq_len(ind, v, "sz", ctx, t == _SET)
             if a[0] in _BULK_FMT:  # field header, list header and elements in one pack
-                expr = self.bulk_pack(">bhbi%d" + _BULK_FMT[a[0]], "l", v,
-                                      "%d, %d, %d, l, " % (t, fid, a[0]))
+                expr = self.bulk_pack(">bhbi%d" + _BULK_FMT[a[0]], "sz", v,
+                                      "%d, %d, %d, sz, " % (t, fid, a[0]))
                 L(ind, "out += %s" % expr, ctx + (("eb", v, _BIN_SINGLE[a[0]]),))
                 return
-            L(ind, "out += _p_bhbi(%d, %d, %d, l)" % (t, fid, a[0]), ctx)
-            self.write_elems(ind, t, a, v, "l", ctx)
+            L(ind, "out += _p_bhbi(%d, %d, %d, sz)" % (t, fid, a[0]), ctx)
+            self.write_elems(ind, t, a, v, "sz", ctx)
         elif t == _MAP:
             L(ind, "out += _p_bhbbi(13, %d, %d, %d, len(%s))" % (fid, a[0], a[2], v), ctx)
             self.write_items(ind, a, v, ctx)
@@ -1458,7 +1458,7 @@ class _BinEnc(_Gen):
         if t == _STRING:
             L(ind + 1, "out += %s" % (lv if _is_binary(a) else "b"), lctx)
         elif t in (_LIST, _SET):
-            self.write_elems(ind + 1, t, a, lv, "l", lctx)
+            self.write_elems(ind + 1, t, a, lv, "sz", lctx)
         elif t == _MAP:
             self.write_items(ind + 1, a, lv, lctx)
         else:
@@ -1483,7 +1483,7 @@ class _BinEnc(_Gen):
         if f.ttype == _STRING and not _is_binary(f.targs):
             self.line(ind, "b = %s.encode(%s)" % (v, self.enc_arg()), ctx)
         elif f.ttype in (_LIST, _SET):
-            self.seq_len(ind, v, "l", ctx, f.ttype == _SET)
+            self.seq_len(ind, v, "sz", ctx, f.ttype == _SET)
 
     @staticmethod
     def head_args(f, v):
@@ -1492,7 +1492,7 @@ class _BinEnc(_Gen):
         if t == _STRING:
             return ["len(%s)" % (v if _is_binary(a) else "b")]
         if t in (_LIST, _SET):
-            return [str(a[0]), "l"]
+            return [str(a[0]), "sz"]
         if t == _MAP:
             return [str(a[0]), str(a[2]), "len(%s)" % v]
         return []

@@ -28,7 +28,6 @@ the incomplete request came, or None), ``last_seen``, ``write_blocked``
 all ``time.monotonic()`` seconds.
 """
 
-import os
 
 __all__ = ["ConnectionLimits", "EVICT_AFTER", "SWEEP_EVERY", "default_max_connections"]
 

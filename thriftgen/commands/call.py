@@ -22,7 +22,7 @@ from typing import List, Optional
 
 import typer
 
-from thriftgen.cli import CACHE_DIR_OPT, NO_CACHE_OPT, app, make_cache, report
+from thriftgen.cliapp import CACHE_DIR_OPT, NO_CACHE_OPT, app, make_cache, report
 
 EXIT_INPUT, EXIT_DECLARED, EXIT_APPLICATION, EXIT_TRANSPORT = 1, 2, 3, 4
 

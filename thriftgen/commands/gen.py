@@ -21,9 +21,7 @@ from typing import List, Optional
 
 import typer
 
-from thriftgen.cli import CACHE_DIR_OPT, NO_CACHE_OPT, app, report
-from thriftgen.diagnostics import DiagnosticSink, IDLError
-from thriftgen.runtime.errors import ThriftgenError
+from thriftgen.cliapp import CACHE_DIR_OPT, NO_CACHE_OPT, app, report
 
 DEFAULT_OUTDIR = "gen-py"
 
@@ -125,6 +123,9 @@ def gen_cmd(
     no_cache: bool = NO_CACHE_OPT,
 ) -> None:
     """Generate Python code (Apache `thrift --gen py` layout) from IDL files or configured jobs."""
+    from thriftgen.diagnostics import DiagnosticSink, IDLError
+    from thriftgen.runtime.errors import ThriftgenError
+
     from thriftgen.codegen.incremental import cache_enabled, run_job
     from thriftgen.idl.loader import gc_paused
 
@@ -182,9 +183,9 @@ def _spare_final_collection() -> None:
     collector's permanent generation so the interpreter's final collection does not
     traverse the jobs' leftovers (measured: 2.3 s of a 9.3 s run at 10k synthetic
     structs; ~15 s at 60k). A library caller's heap is left alone."""
-    from thriftgen import cli
+    from thriftgen import cliapp
 
-    if cli.ARGV is not None:
+    if cliapp.ARGV is not None:
         gc.freeze()
 
 
@@ -221,11 +222,11 @@ def _print_outcome(result, out: str, check: bool, quiet: bool, verbose: bool,
 def _remember_run(keys: list, consulted: dict, globs: list, replay: list,
                   cache_dir: Optional[str]) -> None:
     """Record this command line so that the next identical run is answered from the
-    cache before the CLI is even imported (see thriftgen.gencache.main)."""
-    from thriftgen import cli
+    cache before the CLI is even imported (see thriftgen.entry)."""
+    from thriftgen import cliapp
     from thriftgen.gencache import GenCache
 
-    argv = cli.ARGV
+    argv = cliapp.ARGV
     if argv is None:  # invoked without thriftgen.cli.main (e.g. a test runner): no argv to key
         return
     gen = GenCache(cache_dir)

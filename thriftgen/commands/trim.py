@@ -14,12 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from thriftgen.cli import CACHE_DIR_OPT, INCLUDE_OPT, NO_CACHE_OPT, app, load_and_check, report
-from thriftgen.diagnostics import DiagnosticSink, IDLError
-from thriftgen.trim.config import TrimConfigError, resolve_options
-from thriftgen.trim.reachability import trim_program
-from thriftgen.trim.report import format_text
-from thriftgen.trim.writer import TrimWriteError, plan_layout, write_trimmed
+from thriftgen.cliapp import CACHE_DIR_OPT, INCLUDE_OPT, NO_CACHE_OPT, app, load_and_check, report
 
 DEFAULT_OUTDIR = "trimmed_idl"
 
@@ -70,6 +65,12 @@ def trim_cmd(
     no_cache: bool = NO_CACHE_OPT,
 ) -> None:
     """Remove what the root services (or the selected methods) do not need."""
+    from thriftgen.diagnostics import DiagnosticSink, IDLError
+    from thriftgen.trim.config import TrimConfigError, resolve_options
+    from thriftgen.trim.reachability import trim_program
+    from thriftgen.trim.report import format_text
+    from thriftgen.trim.writer import TrimWriteError, plan_layout, write_trimmed
+
     if report_format not in ("text", "json"):
         _fail(f"--report must be 'text' or 'json', not '{report_format}'")
     try:
