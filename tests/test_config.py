@@ -199,7 +199,7 @@ thrift = ["package_prefix=api"]
     assert code == 0, err
     assert (root / "gen" / "echo" / "ttypes.py").is_file()
     assert (root / "gen2" / "api" / "echo" / "ttypes.py").is_file()
-    assert "4 written, 0 unchanged, 0 removed in gen\n" in err
+    assert "4 written, 0 unchanged, 0 removed in gen (4 files, " in err
     assert "removed in gen2" in err
     # From a subdirectory, the same configuration; nothing to do now.
     code, _, err = run_cli(["-q"], root / "idl", capsys)

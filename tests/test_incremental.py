@@ -178,12 +178,12 @@ def test_trim_job_is_cached_and_watches_its_settings(store, tmp_path):
               thrift=["no_fmt"], methods=["StoreFront\\.getCart"])
     job.source = str(tmp_path / "pyproject.toml")  # trim settings are searched from here
     first = run_job(job)
-    assert "trim: removed" in first.trim_report
+    assert "trim: removed" in first.trim["table"] and "trim: kept" in first.trim["summary"]
     second = run_job(job)
-    assert second.cached and second.trim_report == first.trim_report
+    assert second.cached and second.trim == first.trim
     (tmp_path / "pyproject.toml").write_text("[tool.thriftgen.trim]\nall = true\n")
     third = run_job(job)
-    assert not third.cached and third.trim_report != first.trim_report
+    assert not third.cached and third.trim != first.trim
 
 
 def test_check_mode_writes_nothing(store, tmp_path):
@@ -269,7 +269,8 @@ def test_console_warm_run_imports_neither_parser_nor_cli(tmp_path, cache_dir):
     assert code == 0 and "4 written" in err and "thriftgen.idl.grammar" in mods
     before = mtimes(root / "gen")
     code, err, mods = _run_console([], root, cache_dir)
-    assert code == 0 and err == "thriftgen: 0 written, 4 unchanged, 0 removed in gen\n"
+    assert code == 0 and err.startswith("thriftgen: gen is up to date (4 files, ")
+    assert err.endswith("; cached: no input changed since the last run)\n") and err.count("\n") == 1
     assert [m for m in mods if m.startswith(("thriftgen.idl", "thriftgen.cli", "typer"))] == []
     assert mtimes(root / "gen") == before
     # A new file matching the configured glob: the cached answer no longer holds.

@@ -48,7 +48,7 @@ import zlib
 
 from thriftgen import __version__
 
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2  # 2: job entries carry the trim report as a dict
 #: outputs modified this close (ns) before their entry was recorded are compared by
 #: content: the coarse kernel clock tick on file systems with ns timestamps, two
 #: seconds where mtimes are whole seconds (a same-tick edit keeps the mtime)

@@ -49,12 +49,14 @@ class JobResult:
     trim settings); ``cached``: answered from the
     generation cache without parsing; ``regenerated``: the packages built this
     time (None: all of them); ``warnings``: formatted diagnostics of the run
-    (replayed from the cache on a hit); ``trim_report``: the trim summary."""
+    (replayed from the cache on a hit); ``trim``: the trim report, or None without
+    trimming: ``{"summary": one or two lines, "table": per file, "json": counts
+    and removed names}``; ``out_bytes``: the size of every generated file together."""
 
     def __init__(self, job: Job, files: list, written: list, unchanged: list, removed: list,
                  cached: bool = False, regenerated: Optional[list] = None,
-                 warnings: Optional[list] = None, trim_report: str = "", key: str = "",
-                 inputs: Optional[dict] = None):
+                 warnings: Optional[list] = None, trim: Optional[dict] = None, key: str = "",
+                 inputs: Optional[dict] = None, out_bytes: int = 0):
         self.job = job
         self.inputs = sorted(p for p, digest in (inputs or {}).items() if digest is not None)
         self.key = key  # the job's generation-cache key ('' with the cache off)
@@ -66,7 +68,8 @@ class JobResult:
         self.cached = cached
         self.regenerated = regenerated
         self.warnings = list(warnings or [])
-        self.trim_report = trim_report
+        self.trim = trim
+        self.out_bytes = out_bytes
 
     @property
     def changed(self) -> list:
@@ -99,8 +102,10 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
         if entry is not None:
             files = entry["files_out"]
             return JobResult(job, files, [], files, [], cached=True,
-                             warnings=entry["warnings"], trim_report=entry["trim_report"],
-                             key=key, inputs=entry["inputs"])
+                             warnings=entry["warnings"], trim=entry.get("trim"),
+                             key=key, inputs=entry["inputs"],
+                             out_bytes=sum(size for rel, (_, size, _) in entry["outputs"].items()
+                                           if rel != MANIFEST))
     prev = gen.load_job(key) if gen else None
 
     from thriftgen.idl.frontend import load_checked_program
@@ -113,15 +118,16 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
         from thriftgen.idl.cache import ParseCache
 
         parse_cache = ParseCache(cache_dir)
-    trim_report = ""
+    trim = None
     if trimming:
-        from thriftgen.trim import format_text
+        from thriftgen.trim import format_summary, format_text
 
         # Parses in full only what trimming may keep (see load_trimmed_program): every
         # file is still read, hashed and recorded below, so any edit is noticed.
         result = load_trimmed_program(job.roots, job.include_dirs, trim_opts, sink, parse_cache)
         full, program = result.original, result.program
-        trim_report = format_text(result.stats)
+        trim = {"summary": format_summary(result.stats), "table": format_text(result.stats),
+                "json": result.stats.to_json()}
     else:
         full = program = load_checked_program(job.roots, job.include_dirs, sink, parse_cache)
     inputs.update(_program_inputs(full, job))
@@ -144,10 +150,11 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
         _record(gen, key, job, texts, {
             "inputs": inputs, "files": file_hashes, "graph": graph, "packages": packages,
             "all_packages": all_packages, "shared": shared, "warnings": warnings,
-            "trim_report": trim_report})
+            "trim": trim})
+    out_bytes = sum(len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts.values())
     return JobResult(job, list(texts), res.written, res.unchanged, res.removed,
-                     regenerated=regenerated, warnings=warnings, trim_report=trim_report,
-                     key=key, inputs=inputs)
+                     regenerated=regenerated, warnings=warnings, trim=trim,
+                     key=key, inputs=inputs, out_bytes=out_bytes)
 
 
 def _record(gen: GenCache, key: str, job: Job, texts: dict, state: dict) -> None:

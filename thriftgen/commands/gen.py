@@ -118,19 +118,26 @@ def gen_cmd(
     job_names: List[str] = typer.Option(
         [], "--job", metavar="NAME", help="Run only this configured job (repeatable)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors."),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="List every file."),
+    verbose: bool = typer.Option(False, "-v", "--verbose",
+                                 help="List every file, and the trim report per IDL file."),
+    report_format: str = typer.Option("text", "--report", metavar="text|json",
+                                      help="json: one JSON object per job on stdout (what "
+                                           "was trimmed and written) for tools."),
     cache_dir: Optional[str] = CACHE_DIR_OPT,
     no_cache: bool = NO_CACHE_OPT,
 ) -> None:
     """Generate Python code (Apache `thrift --gen py` layout) from IDL files or configured jobs."""
-    from thriftgen.diagnostics import DiagnosticSink, IDLError
-    from thriftgen.runtime.errors import ThriftgenError
+    import time
 
     from thriftgen.codegen.incremental import cache_enabled, run_job
+    from thriftgen.diagnostics import DiagnosticSink, IDLError
     from thriftgen.idl.loader import gc_paused
+    from thriftgen.runtime.errors import ThriftgenError
 
     if quiet and verbose:
         _fail("-q and -v cannot be used together")
+    if report_format not in ("text", "json"):
+        _fail(f"--report must be 'text' or 'json', not '{report_format}'")
     try:
         jobs, consulted, globs = make_jobs(idls or [], outdir, include, thrift, method, recursive,
                                            config, job_names)
@@ -144,6 +151,7 @@ def gen_cmd(
     replay: list = []  # what an up-to-date run prints on stderr
     for job in jobs:
         sink = DiagnosticSink()
+        started = time.perf_counter()
         try:
             with gc_paused():  # a job builds big acyclic structures: see gc_paused
                 result = run_job(job, check=check, cache_dir=cache_dir, no_cache=no_cache,
@@ -163,16 +171,22 @@ def gen_cmd(
                 typer.echo("\n".join(result.warnings), err=True)
         else:
             report(sink, quiet)
+        seconds = time.perf_counter() - started
+        if report_format == "json":
+            _print_json(result, job, seconds)
         if not quiet:
             if result.warnings:
                 replay.append("\n".join(result.warnings))
-            if result.trim_report:
-                typer.echo(result.trim_report, err=True)
-                replay.append(result.trim_report)
-        changed |= _print_outcome(result, job.out_display, check, quiet, verbose, replay)
+            if result.trim:
+                text = result.trim["table" if verbose else "summary"]
+                typer.echo(text, err=True)
+                replay.append(text)
+        changed |= _print_outcome(result, job.out_display, check, quiet, verbose, replay, seconds)
     _spare_final_collection()
     # After a successful run (that wrote, not merely checked) the output is up to date.
-    if not failed and not (check and changed) and keys and all(keys) and cache_enabled(no_cache):
+    # (Not --report json: its seconds and "cached" are this run's, so it is never replayed.)
+    if (not failed and not (check and changed) and keys and all(keys) and cache_enabled(no_cache)
+            and report_format == "text"):
         _remember_run(keys, consulted, globs, replay, cache_dir)
     if failed or (changed and (check or fail_on_change)):
         raise typer.Exit(1)
@@ -189,8 +203,22 @@ def _spare_final_collection() -> None:
         gc.freeze()
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n} B"
+
+
+def _print_json(result, job, seconds: float) -> None:
+    import json
+
+    typer.echo(json.dumps({
+        "job": job.name, "outdir": result.outdir, "cached": result.cached,
+        "files": len(result.files), "written": result.written, "unchanged": len(result.unchanged),
+        "removed": result.removed, "bytes": result.out_bytes, "seconds": round(seconds, 3),
+        "trim": result.trim["json"] if result.trim else None}, sort_keys=True))
+
+
 def _print_outcome(result, out: str, check: bool, quiet: bool, verbose: bool,
-                   replay: list) -> bool:
+                   replay: list, seconds: float = 0.0) -> bool:
     """Print what the job did (or, with --check, would do); True if anything changed."""
     if check:
         for rel in result.changed:
@@ -209,9 +237,17 @@ def _print_outcome(result, out: str, check: bool, quiet: bool, verbose: bool,
             for rel in result.removed:
                 typer.echo(f"removed {os.path.join(out, rel)}", err=True)
         if not quiet:
-            typer.echo(f"thriftgen: {len(result.written)} written, {len(result.unchanged)} "
-                       f"unchanged, {len(result.removed)} removed in {out}", err=True)
-        line = f"thriftgen: 0 written, {len(result.files)} unchanged, 0 removed in {out}"
+            if result.cached:
+                typer.echo(f"thriftgen: {out} is up to date ({len(result.files)} files, "
+                           f"{_size(result.out_bytes)}; cached: no input changed since the last "
+                           f"run)", err=True)
+            else:
+                typer.echo(f"thriftgen: {len(result.written)} written, {len(result.unchanged)} "
+                           f"unchanged, {len(result.removed)} removed in {out} "
+                           f"({len(result.files)} files, {_size(result.out_bytes)}, "
+                           f"{seconds:.2f} s)", err=True)
+        line = (f"thriftgen: {out} is up to date ({len(result.files)} files, "
+                f"{_size(result.out_bytes)}; cached: no input changed since the last run)")
     if not quiet:
         if check:
             typer.echo(line, err=True)

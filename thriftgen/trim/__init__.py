@@ -20,11 +20,11 @@ reads as a plain word, does not clash with thriftgo/kitex flags, and is
 
 from thriftgen.trim.config import TrimConfigError, load_trim_config, resolve_options
 from thriftgen.trim.reachability import FileTrim, TrimOptions, TrimResult, trim_program
-from thriftgen.trim.report import KINDS, TrimStats, format_text
+from thriftgen.trim.report import KINDS, TrimStats, format_summary, format_text
 from thriftgen.trim.writer import (Layout, TrimWriteError, plan_layout, render_file,
                                    render_trimmed, write_trimmed)
 
 __all__ = ["TrimOptions", "TrimResult", "FileTrim", "TrimStats", "KINDS", "trim_program",
-           "load_trim_config", "resolve_options", "TrimConfigError", "format_text",
+           "load_trim_config", "resolve_options", "TrimConfigError", "format_text", "format_summary",
            "plan_layout", "Layout", "render_file", "render_trimmed", "write_trimmed",
            "TrimWriteError"]

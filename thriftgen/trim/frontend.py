@@ -169,6 +169,9 @@ def _skeleton_trim(roots, include_dirs, options, sink: DiagnosticSink, cache, jo
             counts[_COUNT_KIND[d.kind]] += 1
             counts["fields"] += d.fields
         result.stats.before[pf.display] = counts
+        # what the scan left unparsed was removed (ahead of what trimming removed)
+        names = [f"{d.kind} {pf.alias}.{d.name}" for d in skip]
+        result.stats.removed[pf.display] = sorted(names + result.stats.removed.get(pf.display, []))
     return result
 
 

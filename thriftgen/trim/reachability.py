@@ -470,8 +470,11 @@ def _build_result(program: Program, walk: _Walk, edges: dict, diagnostics: list)
     kept_services = walk.kept_services()
     for path, pf in program.files.items():
         stats.before[pf.display] = count_document(pf.document)
+        stem = _stem(pf)
         if path not in edges:
+            stats.removed[pf.display] = [removed_name(d, stem) for d in pf.document.definitions]
             continue
+        removed = stats.removed[pf.display] = []
         kept_names = walk.marked.get(path, set())
         keep_targets = edges[path]
         kept_includes = {a: t for a, t in pf.includes.items() if t in keep_targets}
@@ -481,10 +484,14 @@ def _build_result(program: Program, walk: _Walk, edges: dict, diagnostics: list)
         new_defs = []
         for d in pf.document.definitions:
             if d.name not in kept_names or pf.symbols.get(d.name) is not d:
+                if d.name not in kept_names:
+                    removed.append(removed_name(d, stem))
                 continue  # a duplicate name is the checker's business; keep the first
             if isinstance(d, ast.Service):
                 fnames = walk.functions.get((path, d.name), set())
                 kept_functions[d.name] = fnames
+                removed.extend(f"function {stem}.{d.name}.{f.name}" for f in d.functions
+                               if f.name not in fnames)
                 base = walk.base_of(path, d)
                 cut = base is not None and (base[0], base[1].name) not in kept_services
                 if cut:
@@ -507,8 +514,27 @@ def _build_result(program: Program, walk: _Walk, edges: dict, diagnostics: list)
         new_files[path] = new_pf
         files[path] = FileTrim(path, pf, set(kept_names), kept_functions, cut_extends, dropped)
         stats.after[pf.display] = count_document(doc)
+    for names in stats.removed.values():
+        names.sort()  # the same order whichever front end parsed what
     trimmed = Program(list(program.roots), new_files, list(program.include_dirs))
     return TrimResult(trimmed, program, files, stats, diagnostics)
+
+
+_KIND_WORD = {ast.STRUCT: "struct", ast.UNION: "union", ast.EXCEPTION: "exception"}
+
+
+def _stem(pf: ParsedFile) -> str:
+    """How IDL refers to the file's definitions from elsewhere (its include alias)."""
+    return pf.alias
+
+
+def removed_name(d, stem: str) -> str:
+    """``struct catalog.ProductDraft``: a removed definition as the report names it."""
+    if isinstance(d, ast.Struct):
+        kind = _KIND_WORD[d.kind]
+    else:
+        kind = type(d).__name__.lower()
+    return f"{kind} {stem}.{d.name}"
 
 
 def _trimmed_hash(pf: ParsedFile, doc: ast.Document, kept_functions: dict,

@@ -43,6 +43,8 @@ class TrimStats:
 
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
+    #: file display path -> ["struct Name", "function Svc.m", ...] that trimming removed
+    removed: dict = field(default_factory=dict)
 
     def total(self, which: str) -> dict:
         out = dict.fromkeys(KINDS, 0)
@@ -82,6 +84,7 @@ class TrimStats:
             "dropped_files": self.dropped_files,
             "removed_structures": n,
             "removed_fields": m,
+            "removed": {f: list(names) for f, names in self.removed.items() if names},
         }
 
 
@@ -102,6 +105,38 @@ def _rows(before: dict, after: dict, only_present: bool) -> list:
     return rows
 
 
+#: Names are listed in the summary up to this many; beyond, only counted.
+NAMED_UP_TO = 5
+_SINGULAR = {"structs": "struct", "unions": "union", "exceptions": "exception", "enums": "enum",
+             "typedefs": "typedef", "consts": "const", "services": "service",
+             "functions": "function", "fields": "field"}
+
+
+def _count(n: int, kind: str) -> str:
+    return f"{n:,} {_SINGULAR[kind] if n == 1 else kind}"
+
+
+def format_summary(stats: TrimStats) -> str:
+    """The report in one line (two when names are listed): what was kept of what, and
+    what went, named when there are few (``-v`` shows :func:`format_text`)."""
+    b, a = stats.total("before"), stats.total("after")
+    kept = []
+    for kinds in (("structs", "unions", "exceptions"), ("fields",), ("enums",), ("typedefs",),
+                  ("consts",), ("services",), ("functions",)):
+        nb, na = sum(b[k] for k in kinds), sum(a[k] for k in kinds)
+        if nb and (na != nb or kinds[0] in ("structs", "fields")):
+            kept.append(f"{na:,} of {_count(nb, kinds[0])}")
+    line = f"trim: kept {', '.join(kept)}; {len(stats.after)} of {len(stats.before)} files"
+    names = [n for ns in stats.removed.values() for n in ns]
+    if not names:
+        return line + "; nothing to remove"
+    if len(names) <= NAMED_UP_TO:
+        return line + "\n      removed: " + ", ".join(names)
+    dropped = len(stats.dropped_files)
+    whole = f", {dropped} file{'' if dropped == 1 else 's'} whole" if dropped else ""
+    return line + f"\n      removed {len(names):,} definitions{whole} (-v lists them per file)"
+
+
 def format_text(stats: TrimStats) -> str:
     """A block per file (kinds that occur in it) and a total block (every kind)."""
     lines = [f"trim: {stats.headline()}"]
@@ -112,9 +147,11 @@ def format_text(stats: TrimStats) -> str:
             continue
         lines.append(f"{name}:")
         lines.extend(_rows(before, stats.after[name], only_present=True))
+        if stats.removed.get(name):
+            lines.append(f"  removed: {', '.join(stats.removed[name])}")
     lines.append(f"total ({len(stats.before)} -> {len(stats.after)} files):")
     lines.extend(_rows(stats.total("before"), stats.total("after"), only_present=False))
     return "\n".join(lines)
 
 
-__all__ = ["KINDS", "TrimStats", "count_document", "format_text"]
+__all__ = ["KINDS", "TrimStats", "count_document", "format_text", "format_summary"]
