@@ -34,6 +34,7 @@ from thriftgen.codegen.viewmodel import Builder
 from thriftgen.codegen.writer import MANIFEST, plan, write_output
 from thriftgen.config import Job
 from thriftgen.diagnostics import DiagnosticSink, format_diagnostic
+from thriftgen.progress import QUIET, Progress
 from thriftgen.gencache import (FormatCache, GenCache, file_digest, output_stats, outputs_match,
                                 program_inputs)
 
@@ -86,7 +87,7 @@ def cache_enabled(no_cache: bool = False) -> bool:
 
 def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
             no_cache: bool = False, sink: Optional[DiagnosticSink] = None,
-            fmt_jobs: int = 1) -> JobResult:
+            fmt_jobs: int = 1, progress: Progress = QUIET) -> JobResult:
     """Generate ``job`` into its output directory (``check``: write nothing).
 
     Raises ``IDLError`` (diagnostics in ``sink``) for bad IDL, ``ThriftgenError``
@@ -119,6 +120,8 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
 
         parse_cache = ParseCache(cache_dir)
     trim = None
+    progress.stage(f"reading {', '.join(os.path.basename(r) for r in job.roots[:3])}"
+                   f"{' ...' if len(job.roots) > 3 else ''} and what it includes")
     if trimming:
         from thriftgen.trim import format_summary, format_text
 
@@ -136,10 +139,12 @@ def run_job(job: Job, *, check: bool = False, cache_dir: Optional[str] = None,
 
     fmt_cache = FormatCache(cache_dir) if use_cache and not options.no_fmt else None
     previous = None if trimming or prev is None else _Previous(prev, job.outdir, file_hashes, graph)
+    progress.stage(f"generating code for {len(program.files)} IDL files")
     texts, packages, shared, regenerated, all_packages = _generate(
-        program, options, sink, job.recursive, previous, fmt_cache, fmt_jobs)
+        program, options, sink, job.recursive, previous, fmt_cache, fmt_jobs, progress)
     warnings = [format_diagnostic(d, sink.sources, False) for d in sink.sorted()]
 
+    progress.stage(f"writing {len(texts)} files")
     if check:
         res = plan(texts, job.outdir)
         record = not res.changed
@@ -285,16 +290,19 @@ class _JobBuilder(Builder):
 
 def _generate(program, options, sink: DiagnosticSink, recursive: bool,
               previous: Optional[_Previous], fmt_cache: Optional[FormatCache],
-              fmt_jobs: int) -> tuple:
+              fmt_jobs: int, progress: Progress = QUIET) -> tuple:
     """``(texts, {package: files and outputs}, shared outputs, regenerated packages or
     None for all, every package of the program)``."""
     try:
-        return _generate_once(program, options, sink, recursive, previous, fmt_cache, fmt_jobs)
+        return _generate_once(program, options, sink, recursive, previous, fmt_cache, fmt_jobs,
+                              progress)
     except _Fallback:
-        return _generate_once(program, options, sink, recursive, None, fmt_cache, fmt_jobs)
+        return _generate_once(program, options, sink, recursive, None, fmt_cache, fmt_jobs,
+                              progress)
 
 
-def _generate_once(program, options, sink, recursive, previous, fmt_cache, fmt_jobs) -> tuple:
+def _generate_once(program, options, sink, recursive, previous, fmt_cache, fmt_jobs,
+                   progress: Progress = QUIET) -> tuple:
     from thriftgen.codegen.render import render_program
 
     # What codegen.generate does, with a builder that may leave packages out.
@@ -309,6 +317,7 @@ def _generate_once(program, options, sink, recursive, previous, fmt_cache, fmt_j
     if partial:
         texts = {rel: t for rel, t in texts.items() if owner[rel] is not None}
     if not options.no_fmt:
+        progress.stage(f"checking the layout of {len(texts)} files with black")
         texts = format_texts(texts, fmt_cache, fmt_jobs, sink)
     packages = {pkg: {"files": sorted(pf.path for pf in builder.modules[pkg]),
                       "outputs": sorted(rel for rel, o in owner.items() if o == pkg)}

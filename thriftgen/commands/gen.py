@@ -132,6 +132,7 @@ def gen_cmd(
     from thriftgen.codegen.incremental import cache_enabled, run_job
     from thriftgen.diagnostics import DiagnosticSink, IDLError
     from thriftgen.idl.loader import gc_paused
+    from thriftgen.progress import Progress
     from thriftgen.runtime.errors import ThriftgenError
 
     if quiet and verbose:
@@ -153,9 +154,10 @@ def gen_cmd(
         sink = DiagnosticSink()
         started = time.perf_counter()
         try:
-            with gc_paused():  # a job builds big acyclic structures: see gc_paused
+            # a job builds big acyclic structures: see gc_paused
+            with gc_paused(), Progress.for_terminal(quiet) as progress:
                 result = run_job(job, check=check, cache_dir=cache_dir, no_cache=no_cache,
-                                 sink=sink, fmt_jobs=0)
+                                 sink=sink, fmt_jobs=0, progress=progress)
         except IDLError:
             report(sink, quiet)
             failed = True
