@@ -329,6 +329,15 @@ class FileNames:
         self.external.add(sym.module)
         return f"{self.b.module_alias[sym.module]}.{sym.name}"
 
+    def snapshot(self) -> dict:
+        """What this file imports so far (see :meth:`restore`)."""
+        return {k: set(v) if isinstance(v, set) else v for k, v in vars(self).items()}
+
+    def restore(self, snapshot: dict) -> None:
+        """Forget what was asked for since :meth:`snapshot` (a definition left out)."""
+        for k, v in snapshot.items():
+            setattr(self, k, set(v) if isinstance(v, set) else v)
+
     def import_lines(self) -> list:
         """The import statements, in a fixed order."""
         lines = ["from __future__ import annotations", ""]
@@ -1378,11 +1387,13 @@ class Builder:
                 sym = self.symbols.get((pf.path, d.name))
                 if sym is None or not isinstance(d, ast.Const):
                     continue
+                before = names.snapshot()
                 try:
                     ti = self.resolve(pf.path, d.type)
                     value = self.value(d.value, ti, pf.path, names)
                     hint = self.hint(ti, names)
                 except _Skip:
+                    names.restore(before)  # what it began to import is not needed
                     continue
                 yield d, sym, value, hint
 
