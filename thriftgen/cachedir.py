@@ -153,17 +153,18 @@ def _load_key() -> tuple:
     try:
         _makedirs_private(os.path.dirname(path))
         if not os.path.exists(path):
-            fd = os.open(path + f".{os.getpid()}.tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 os.write(fd, os.urandom(32).hex().encode() + b"\n")
             finally:
                 os.close(fd)
             try:
-                os.link(path + f".{os.getpid()}.tmp", path)  # first writer wins
+                os.link(tmp, path)  # first writer wins
             except FileExistsError:
                 pass
             finally:
-                os.unlink(path + f".{os.getpid()}.tmp")
+                os.unlink(tmp)
     except OSError as e:
         return None, f"cannot create the cache key {path}: {e.strerror}"
     why = unsafe_reason(path)

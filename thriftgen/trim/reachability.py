@@ -470,7 +470,7 @@ def _build_result(program: Program, walk: _Walk, edges: dict, diagnostics: list)
     kept_services = walk.kept_services()
     for path, pf in program.files.items():
         stats.before[pf.display] = count_document(pf.document)
-        stem = _stem(pf)
+        stem = pf.alias  # how other files name its definitions
         if path not in edges:
             stats.removed[pf.display] = [removed_name(d, stem) for d in pf.document.definitions]
             continue
@@ -521,11 +521,6 @@ def _build_result(program: Program, walk: _Walk, edges: dict, diagnostics: list)
 
 
 _KIND_WORD = {ast.STRUCT: "struct", ast.UNION: "union", ast.EXCEPTION: "exception"}
-
-
-def _stem(pf: ParsedFile) -> str:
-    """How IDL refers to the file's definitions from elsewhere (its include alias)."""
-    return pf.alias
 
 
 def removed_name(d, stem: str) -> str:

@@ -28,6 +28,7 @@ the incomplete request came, or None), ``last_seen``, ``write_blocked``
 all ``time.monotonic()`` seconds.
 """
 
+from .framing import DEFAULT_MAX_MESSAGE_SIZE
 
 __all__ = ["ConnectionLimits", "EVICT_AFTER", "SWEEP_EVERY", "default_max_connections"]
 
@@ -65,7 +66,7 @@ class ConnectionLimits:
                  "max_buffered")
 
     def __init__(self, max_connections=None, idle_timeout=300.0, message_timeout=30.0,
-                 write_timeout=30.0, max_buffered=None, max_message_size=16 * 1024 * 1024):
+                 write_timeout=30.0, max_buffered=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE):
         if max_connections is None:
             max_connections = default_max_connections()
         if not isinstance(max_connections, int) or max_connections < 1:
