@@ -295,6 +295,12 @@ def p_field(p):
     p[0] = f
 
 
+def p_field_plain(p):
+    """field : FIELD"""
+    # A whole plain field lexed as one token (TokenStream ``fields``).
+    p[0] = p[1]
+
+
 def p_field_name(p):
     """field_name : IDENTIFIER
     | BASE_TYPE
@@ -777,22 +783,35 @@ def parse_text(text: str, path: str, sink: DiagnosticSink) -> Optional[ast.Docum
     """Parse one file's decoded text. Returns None (errors in ``sink``) on a syntax error."""
     src = SourceText(path, text)
     sink.sources.add(src)
-    parser = _parser()
-    lexer = TokenStream(text)
-    ctx = _Ctx(src, sink, parser)
-    lexer.ctx = ctx
+    # First with plain fields as single tokens; a file that does not parse so is
+    # parsed again token by token, whose diagnostics are the ones reported.
+    local = DiagnosticSink(sources=sink.sources)
     try:
+        headers, definitions, comments = _parse(src, local, fields=True)
+    except (ParseError, LexError):
         try:
-            headers, definitions = parser.parse(lexer=lexer, tokenfunc=lexer.token)
-        finally:
-            _cdepth.clear()
-    except (ParseError, LexError) as e:
-        offset = e.offset if e.offset >= 0 else len(text.rstrip())
-        sink.add(Diagnostic(ERROR, e.message, src.loc(offset), e.width))
-        return None
-    doc = ast.Document(path, headers, definitions, lexer.comments, len(text))
+            headers, definitions, comments = _parse(src, sink, fields=False)
+        except (ParseError, LexError) as e:
+            offset = e.offset if e.offset >= 0 else len(text.rstrip())
+            sink.add(Diagnostic(ERROR, e.message, src.loc(offset), e.width))
+            return None
+    else:
+        sink.extend(local.diagnostics)
+    doc = ast.Document(path, headers, definitions, comments, len(text))
     _attach_comments(doc, text)
     return doc
+
+
+def _parse(src: SourceText, sink: DiagnosticSink, fields: bool) -> tuple:
+    """``(headers, definitions, comments)`` of ``src``; ParseError / LexError."""
+    parser = _parser()
+    lexer = TokenStream(src.text, fields=fields)
+    lexer.ctx = _Ctx(src, sink, parser)
+    try:
+        headers, definitions = parser.parse(lexer=lexer, tokenfunc=lexer.token)
+    finally:
+        _cdepth.clear()
+    return headers, definitions, lexer.comments
 
 
 def _attach_comments(doc: ast.Document, text: str) -> None:
