@@ -51,8 +51,9 @@ NOT_IMPLEMENTED: tuple = ()
 #:   then derive from the runtime bases without them). ``thrift_spec`` stays: the
 #:   runtime codec compiles from it (JIT, and the fast codec's fallback for
 #:   out-of-order input) and the RPC function tables read the result specs. Services
-#:   then work over ``thriftgen.runtime.rpc`` only (a ``Client`` over an Apache
-#:   protocol or a ``Processor`` under Apache's servers needs ``read``/``write``);
+#:   work over ``thriftgen.runtime.rpc``; the default template's ``Processor`` and
+#:   ``Client`` also over Apache protocol objects, through the runtime's generic
+#:   ``read_struct``/``write_struct`` (the slim ``Client`` refuses them by name);
 #: * ``with_field_mask`` works with either template: the runtime
 #:   (``thriftgen.runtime.fieldmask``) applies masks, the option only adds
 #:   ``Cls.field_mask(...)`` and the tables the runtime reads;

@@ -411,9 +411,10 @@ class SlimShaping:
             names.own_bare = set()
             names.own_alias = True
         imports, type_checking = names.import_lines(), ""
-        if own:  # used by the lazy table below, which ruff cannot read
+        if own:  # used by the lazy table below, which ruff and pyright cannot read
             imports = [line.replace("from . import ttypes as _tg_ttypes",
-                                    "from . import ttypes as _tg_ttypes  # noqa: F401")
+                                    "from . import ttypes as _tg_ttypes  # noqa: F401  "
+                                    "# pyright: ignore[reportUnusedImport]")
                        for line in imports]
         table = [(n, "=_tg_ttypes." + n) for n in own] + [(v.name, "=" + f) for v, f in lazy]
         if table:

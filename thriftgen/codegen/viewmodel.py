@@ -177,6 +177,7 @@ class FunctionView:
     recv_def: str
     throws: list  # list[tuple[attr, exception class spelling]]
     process_def: str
+    read_args: str  # statement reading ``args`` from ``iprot``, at method-body indent
     args_cls: str
     result_cls: str
     handler_call: str  # at try-body indent (12 spaces)
@@ -1546,6 +1547,9 @@ class Builder:
                 "self", f"seqid: {names.builtin('int', scope)}",
                 f"iprot: {names.typing('Any', scope)}", f"oprot: {names.typing('Any', scope)}"],
                 "None", IND1),
+            # Without read()/write() (no_default_serdes) the runtime's generic path reads.
+            read_args=(f"{IND2}args.read(iprot)" if not self.options.no_default_serdes
+                       else f"{IND2}_tg.read_struct(args, iprot)"),
             args_cls=args_cls, result_cls=result_cls, handler_call=handler_call,
             recv_call=layout(call("self._tg_recv", [wire, "result"]), IND2),
             missing_result=layout(call("self._tg_missing_result", [wire]), IND2, head="raise "),

@@ -80,6 +80,7 @@ Wire forms: see :mod:`thriftgen.runtime._fieldmask_wire`
 """
 
 import threading
+from typing import Any
 
 from .errors import SpecError, ThriftgenError
 
@@ -831,10 +832,11 @@ def apply_mask(value, mask_bytes):
     return f(value, mask_bytes)
 
 
-def _field_mask_method(cls, *paths, black=False, zero_required=False):
+def _field_mask_method(cls: "type[Any]", *paths: str, black: bool = False,
+                       zero_required: bool = False) -> "FieldMask":
     """``Cls.field_mask(*paths, black=False)``: a :class:`FieldMask` for ``Cls``."""
     return FieldMask(cls, *paths, black=black, zero_required=zero_required)
 
 
 #: What generated classes bind as ``field_mask`` (``-thrift with_field_mask``).
-field_mask_method = classmethod(_field_mask_method)
+field_mask_method: "classmethod[Any, ..., FieldMask]" = classmethod(_field_mask_method)

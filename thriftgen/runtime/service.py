@@ -172,6 +172,25 @@ def read_struct(obj: Any, iprot: Any) -> None:
     iprot.readStructEnd()
 
 
+def _read_into(obj: Any, iprot: Any) -> None:
+    """``obj.read(iprot)``, or the generic path for classes generated without
+    ``read``/``write`` (``-thrift no_default_serdes``)."""
+    read = getattr(obj, "read", None)
+    if read is None:
+        read_struct(obj, iprot)
+    else:
+        read(iprot)
+
+
+def _write_from(obj: Any, oprot: Any) -> None:
+    """``obj.write(oprot)``, or the generic path (see :func:`_read_into`)."""
+    write = getattr(obj, "write", None)
+    if write is None:
+        write_struct(obj, oprot)
+    else:
+        write(oprot)
+
+
 def _read_value(iprot: Any, ttype: int, args: Any, frozen: bool = False) -> Any:
     """One value; ``frozen``: it is a set element or map key, so containers are
     built hashable (tuple, frozenset, FrozenDict)."""
@@ -194,7 +213,7 @@ def _read_value(iprot: Any, ttype: int, args: Any, frozen: bool = False) -> Any:
         return iprot.readByte()
     if ttype == _STRUCT:
         value = args[0]()
-        value.read(iprot)
+        _read_into(value, iprot)
         return value
     if ttype == _LIST:
         etype, eargs = args[0], args[1]
@@ -260,7 +279,7 @@ def _write_value(oprot: Any, ttype: int, args: Any, value: Any) -> None:
     elif ttype == TType.BYTE:
         oprot.writeByte(value)
     elif ttype == _STRUCT:
-        value.write(oprot)
+        _write_from(value, oprot)
     elif ttype == _LIST:
         etype, eargs = args[0], args[1]
         oprot.writeListBegin(etype, len(value))
@@ -367,7 +386,7 @@ class ClientBase:
             return
         oprot = self._oprot
         oprot.writeMessageBegin(name, mtype, self._seqid)
-        args.write(oprot)
+        _write_from(args, oprot)
         oprot.writeMessageEnd()
         oprot.trans.flush()
 
@@ -390,7 +409,7 @@ class ClientBase:
             iprot.skip(TType.STRUCT)
             iprot.readMessageEnd()
             raise problem
-        result.read(iprot)
+        _read_into(result, iprot)
         iprot.readMessageEnd()
 
     @staticmethod
@@ -438,7 +457,7 @@ class ProcessorBase:
         if isinstance(body, ApplicationError):
             write_struct(body, oprot)
         else:
-            body.write(oprot)
+            _write_from(body, oprot)
         oprot.writeMessageEnd()
         oprot.trans.flush()
 
