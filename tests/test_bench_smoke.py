@@ -179,3 +179,20 @@ def test_shared_generator_idl(tmp_path, monkeypatch):
     proc = subprocess.run([sys.executable, "-m", "thriftgen", "check", "-q", "--no-cache", str(idl.root)],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_codec_family_benchmark_runs(tmp_path):
+    """bench/codec_family.py on two members: every writer's bytes agree (asserted by
+    the script), every cell is measured, the minimum table and the goals print."""
+    pytest.importorskip("thrift")
+    if shutil.which("thrift") is None:
+        pytest.skip("Apache thrift compiler not installed")
+    env = {**os.environ, "BENCH_WORK_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "codec_family.py"), "--quick",
+                           "--rounds", "1", "--only", "sparse90,span"], capture_output=True,
+                          text=True, env=env, cwd=REPO_ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| sparse90", "| span"))]
+    assert len(rows) == 8, proc.stdout  # 2 members x 2 protocols x encode/decode
+    assert all("µs" in r for r in rows)
+    assert "minimum over the family" in proc.stdout and "### Goals" in proc.stdout
