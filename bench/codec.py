@@ -38,6 +38,11 @@ if __package__ in (None, ""):
 
 from bench._harness import Goal, Table, print_goals, scratch_dir  # noqa: E402
 
+try:  # the peer; timed helpers below must not import per call
+    from thrift.transport import TTransport
+except ImportError:  # pragma: no cover - main() reports the missing peer
+    TTransport = None
+
 IDL = """
 namespace py tgbench
 
@@ -170,13 +175,32 @@ class Contenders:
 
     @staticmethod
     def _apache_module(work: Path):
-        # Apache's package is also called ``tgbench``: load it under another name.
-        spec = importlib.util.spec_from_file_location(
-            "apache_tgbench.ttypes", work / "apache" / "gen-py" / "tgbench" / "ttypes.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod
-        spec.loader.exec_module(mod)
-        return mod
+        return apache_ttypes(work / "apache" / "gen-py", "tgbench")
+
+
+def apache_ttypes(gen_py: Path, package: str):
+    """Apache's ``<package>/ttypes.py`` under ``gen_py``, loaded as
+    ``apache_<package>.ttypes`` (ours is importable as ``<package>`` too)."""
+    spec = importlib.util.spec_from_file_location(
+        f"apache_{package}.ttypes", gen_py / package / "ttypes.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def apache_encode(obj, protocol_cls) -> bytes:
+    """``obj`` (Apache-generated) written through ``protocol_cls`` into memory."""
+    t = TTransport.TMemoryBuffer()
+    obj.write(protocol_cls(t))
+    return t.getvalue()
+
+
+def apache_decode(cls, data: bytes, protocol_cls):
+    """A ``cls`` (Apache-generated) read from ``data`` through ``protocol_cls``."""
+    o = cls()
+    o.read(protocol_cls(TTransport.TMemoryBuffer(data)))
+    return o
 
 
 def best_time(fn, number, rounds):
@@ -242,7 +266,6 @@ def main(argv=None) -> int:
 
     from thrift.protocol import TBinaryProtocol, TCompactProtocol
     from thrift.protocol.TProtocol import TType as ATType
-    from thrift.transport import TTransport
 
     from thriftgen.runtime import TType, deserialize, message_end, serialize, skip
     from thriftgen.runtime import encode_message
@@ -268,16 +291,6 @@ def main(argv=None) -> int:
         (CMP, True): TCompactProtocol.TCompactProtocolAccelerated,
     }
 
-    def a_enc(obj, proto):
-        t = TTransport.TMemoryBuffer()
-        obj.write(proto(t))
-        return t.getvalue()
-
-    def a_dec(cls, data, proto):
-        o = cls()
-        o.read(proto(TTransport.TMemoryBuffer(data)))
-        return o
-
     columns = ["fast", "jit", "Apache pure", "Apache C", "thriftpy2 pure", "thriftpy2 cybin"]
     rows = []
     skip_rows = []
@@ -290,21 +303,21 @@ def main(argv=None) -> int:
         for proto in (BIN, CMP):
             data = serialize(obj, proto)
             assert serialize(jobj, proto) == data
-            assert a_enc(aobj, apache_proto[proto, False]) == data
-            assert a_enc(aobj, apache_proto[proto, True]) == data
+            assert apache_encode(aobj, apache_proto[proto, False]) == data
+            assert apache_encode(aobj, apache_proto[proto, True]) == data
             assert deserialize(cls, data, proto) == obj
             enc = {
                 "fast": lambda: serialize(obj, proto),
                 "jit": lambda: serialize(jobj, proto),
-                "Apache C": lambda: a_enc(aobj, apache_proto[proto, True]),
+                "Apache C": lambda: apache_encode(aobj, apache_proto[proto, True]),
             }
             dec = {
                 "fast": lambda: deserialize(cls, data, proto),
                 "jit": lambda: deserialize(jcls, data, proto),
-                "Apache C": lambda: a_dec(acls, data, apache_proto[proto, True]),
+                "Apache C": lambda: apache_decode(acls, data, apache_proto[proto, True]),
             }
-            slow_enc = {"Apache pure": lambda: a_enc(aobj, apache_proto[proto, False])}
-            slow_dec = {"Apache pure": lambda: a_dec(acls, data, apache_proto[proto, False])}
+            slow_enc = {"Apache pure": lambda: apache_encode(aobj, apache_proto[proto, False])}
+            slow_dec = {"Apache pure": lambda: apache_decode(acls, data, apache_proto[proto, False])}
             if tp_vals and proto == BIN:
                 tobj = tp_vals[payload]
                 tcls = type(tobj)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import random
 import statistics
 import subprocess
@@ -43,7 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import Goal, Table, print_goals, scratch_dir  # noqa: E402
-from bench.codec import convert, fmt_us  # noqa: E402
+from bench.codec import apache_decode, apache_encode, apache_ttypes, convert, fmt_us  # noqa: E402
 
 OPTIONAL_FIELDS = [  # (id, type, name) of Sparse's optional fields
     (3, "i32", "count"), (4, "i64", "created_ms"), (5, "string", "title"),
@@ -189,12 +188,7 @@ def load(work: Path, idl: Path) -> dict:
     sys.path[:0] = [str(work / "jit"), str(work / "aot")]
     mods = {"jit": importlib.import_module("tgfam.ttypes"),
             "aot": importlib.import_module("aot.tgfam.ttypes")}
-    spec = importlib.util.spec_from_file_location(
-        "apache_tgfam.ttypes", work / "apache" / "gen-py" / "tgfam" / "ttypes.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    mods["apache"] = mod
+    mods["apache"] = apache_ttypes(work / "apache" / "gen-py", "tgfam")
     try:
         import thriftpy2
 
@@ -236,7 +230,6 @@ def main(argv=None) -> int:
     budget = 0.004 if args.quick else 0.03
 
     from thrift.protocol import TBinaryProtocol, TCompactProtocol
-    from thrift.transport import TTransport
 
     from thriftgen.runtime import deserialize, serialize
 
@@ -263,16 +256,6 @@ def main(argv=None) -> int:
                  (CMP, True): TCompactProtocol.TCompactProtocolAccelerated,
                  (CMP, False): TCompactProtocol.TCompactProtocol}
 
-    def a_enc(obj, proto):
-        t = TTransport.TMemoryBuffer()
-        obj.write(proto(t))
-        return t.getvalue()
-
-    def a_dec(cls, data, proto):
-        o = cls()
-        o.read(proto(TTransport.TMemoryBuffer(data)))
-        return o
-
     columns = ["jit", "aot", "Apache C", "Apache pure", "thriftpy2 cybin"]
     rows, ratios = [], {}
     for member, jobj in family.items():
@@ -282,17 +265,17 @@ def main(argv=None) -> int:
             # Same bytes from every writer, same value from every reader (sets and
             # maps are written in iteration order, which the conversion keeps).
             assert serialize(aot, proto) == data, member
-            assert a_enc(aobj, protocols[proto, True]) == data, member
-            assert a_enc(aobj, protocols[proto, False]) == data, member
+            assert apache_encode(aobj, protocols[proto, True]) == data, member
+            assert apache_encode(aobj, protocols[proto, False]) == data, member
             assert deserialize(type(jobj), data, proto) == jobj, member
-            assert a_dec(type(aobj), data, protocols[proto, True]) == aobj, member
+            assert apache_decode(type(aobj), data, protocols[proto, True]) == aobj, member
             enc = {"jit": lambda: serialize(jobj, proto), "aot": lambda: serialize(aot, proto),
-                   "Apache C": lambda: a_enc(aobj, protocols[proto, True]),
-                   "Apache pure": lambda: a_enc(aobj, protocols[proto, False])}
+                   "Apache C": lambda: apache_encode(aobj, protocols[proto, True]),
+                   "Apache pure": lambda: apache_encode(aobj, protocols[proto, False])}
             dec = {"jit": lambda: deserialize(type(jobj), data, proto),
                    "aot": lambda: deserialize(type(aot), data, proto),
-                   "Apache C": lambda: a_dec(type(aobj), data, protocols[proto, True]),
-                   "Apache pure": lambda: a_dec(type(aobj), data, protocols[proto, False])}
+                   "Apache C": lambda: apache_decode(type(aobj), data, protocols[proto, True]),
+                   "Apache pure": lambda: apache_decode(type(aobj), data, protocols[proto, False])}
             if tp is not None and proto == BIN:
                 tobj = values["thriftpy2"][member]
                 assert tp_enc(tobj, cybin) == data, member

@@ -419,9 +419,12 @@ class TokenStream:
         name = m.group("name")
         if name in KEYWORDS and name not in _NAME_KEYWORDS:
             return None
-        src = self.ctx.src
+        ctx = self.ctx
+        src = ctx.src
         if m.start("type") >= 0:
             ftype = _plain_type(m, "type", src)
+            if ftype is None:
+                return None
         elif m.start("seq") >= 0:
             elem = _plain_type(m, "elem", src)
             if elem is None:
@@ -433,15 +436,12 @@ class TokenStream:
             if key is None or value is None:
                 return None
             ftype = ast.MapType(key, value, (), None, src.loc(m.start("map")))
-        if ftype is None:
-            return None
-        start, name_pos = m.start(), m.start("name")
+        start = m.start()
         req = m.group("req")
         sep = m.start("sep")
         f = ast.Field(int(m.group("id")), name, ftype,
                       req if req is not None else ast.DEFAULT, None, True, False, None, (),
-                      src.loc(name_pos),
+                      src.loc(m.start("name")),
                       ast.Span.of(start, sep + 1 if sep >= 0 else m.end("name")))
-        ctx = self.ctx
         ctx.id_offsets[id(f)] = start
         return Token("FIELD", f, start, m.end())
