@@ -247,10 +247,11 @@ class CacheStore:
             pass
 
 
-def open_store(cache_dir: str | None = None) -> CacheStore | None:
+def open_store(cache_dir: str | None = None, warn: bool = True) -> CacheStore | None:
     """The store of ``cache_dir`` (the default root when None), or None when it may not
     be used: the directory or the key is not safe, or cannot be made. The reason is
-    printed once per process, to stderr."""
+    printed once per process, to stderr, unless ``warn`` is false (a cache the user
+    did not ask for, such as compiled scanner patterns)."""
     root = os.path.abspath(cache_dir or default_cache_dir())
     if root in _stores:
         return _stores[root]
@@ -264,6 +265,8 @@ def open_store(cache_dir: str | None = None) -> CacheStore | None:
             why = f"cannot create {root}: {e.strerror}"
         if why is None:
             store = CacheStore(root, key)
+    if store is None and not warn:
+        return None  # not memoised: a later call that warns still says why
     if store is None and root not in _warned:
         _warned.add(root)
         sys.stderr.write(f"thriftgen: warning: not using the cache {root}: {why}\n")

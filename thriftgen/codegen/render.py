@@ -37,16 +37,55 @@ def template_dir() -> Path:
                          "templates/ beside the package)")
 
 
+_ENV_OPTIONS = dict(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                    trim_blocks=True, lstrip_blocks=True)
+
+
+class SealedBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in the user's sealed cache (part ``jinja``), as
+    bytecode is: compiling the templates is ~25 ms of every run. Jinja checks the
+    source checksum and its own version in the entry; the key adds the
+    environment's options, and the seal (:mod:`thriftgen.cachedir`) that this
+    user's thriftgen wrote it. ``THRIFTGEN_NO_CACHE`` turns it off."""
+
+    _PART = "jinja"
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def _key(self, bucket) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"{bucket.key}\0{sorted(_ENV_OPTIONS.items())!r}".encode()).hexdigest()
+
+    def load_bytecode(self, bucket) -> None:
+        data = self.store.read(self._PART, self._key(bucket))
+        if data is not None:
+            try:
+                bucket.bytecode_from_string(data)
+            except Exception:  # an entry Jinja cannot read: compile afresh
+                bucket.reset()
+
+    def dump_bytecode(self, bucket) -> None:
+        self.store.write(self._PART, self._key(bucket), bucket.bytecode_to_string())
+
+
+def _bytecode_cache() -> Optional[SealedBytecodeCache]:
+    if os.environ.get("THRIFTGEN_NO_CACHE"):
+        return None
+    try:
+        from thriftgen.cachedir import open_store
+
+        store = open_store(warn=False)
+    except Exception:  # a cache never fails a run
+        return None
+    return SealedBytecodeCache(store) if store is not None else None
+
+
 @functools.lru_cache(maxsize=4)
 def environment(root: Optional[str] = None) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root or str(template_dir())),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(root or str(template_dir())),
+                              bytecode_cache=_bytecode_cache(), **_ENV_OPTIONS)
 
 
 def _sources(module: ModuleView, only: Optional[str] = None) -> str:

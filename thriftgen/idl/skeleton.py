@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from thriftgen.idl.recache import compile_cached
+
 #: Every keyword of the lexer (an identifier token may not be one).
 KEYWORDS = ("include", "cpp_include", "namespace", "typedef", "const", "enum", "senum",
             "struct", "union", "exception", "service", "extends", "oneway", "async", "throws",
@@ -99,7 +101,8 @@ _BRACED = r"\{(?:" + _CHUNK + r"|\{(?:" + _CHUNK + r"|\{" + _CHUNK + r"*\})*\})*
 
 @functools.lru_cache(maxsize=None)
 def _patterns() -> tuple:
-    """(header, definition, field, trailing gap) regexes, compiled on first use."""
+    """(header, definition, trailing gap) regexes, compiled on first use (the big
+    definition pattern from :mod:`thriftgen.idl.recache`)."""
     field = _field()
     kinds = [
         r"(?P<struct>struct|union|exception)" + _W + _ + r"(?P<sname>" + _IDENT + r")" + _
@@ -115,13 +118,13 @@ def _patterns() -> tuple:
         + _W + _ + _IDENT + r")?" + _ + _BRACED + _OPT_ANN,
         r"(?P<senum>senum)" + _W + _ + r"(?P<uname>" + _IDENT + r")" + _ + _BRACED + _OPT_ANN,
     ]
-    definition = re.compile(r"(?P<gap>" + _ + r")(?P<def>(?:" + "|".join(kinds) + r")"
-                            + _OPT_SEP + r")")
+    definition = compile_cached(r"(?P<gap>" + _ + r")(?P<def>(?:" + "|".join(kinds) + r")"
+                                + _OPT_SEP + r")")
     nonempty = r"""(?:"(?:[^"\\\n]|%s)+"|'(?:[^'\\\n]|%s)+')""" % (_ESC, _ESC)
     header = re.compile(r"(?P<gap>" + _ + r")(?:include" + _W + _ + r"(?P<inc>" + nonempty + r")"
                         + r"|cpp_include" + _W + _ + _LIT + r"|namespace" + _W + _ + r"(?:"
                         + _IDENT + r"|\*)" + _ + _IDENT + _OPT_ANN + r")")
-    return header, definition, re.compile(field), re.compile(_ + r"\Z")
+    return header, definition, re.compile(_ + r"\Z")
 
 
 #: The kinds a definition regex match can be, by group name.
@@ -155,13 +158,13 @@ class Skeleton:
 
 
 def compile_patterns() -> None:
-    """Compile the patterns now (~0.2 s; before forking workers that scan)."""
+    """Compile the patterns now (before forking workers that scan)."""
     _patterns()
 
 
 def scan(text: str) -> Optional[Skeleton]:
     """The skeleton of a decoded file, or None when the file has to be parsed whole."""
-    header, definition, _field_re, end = _patterns()
+    header, definition, end = _patterns()
     pos, includes, defs = 0, [], []
     while True:
         m = header.match(text, pos)
