@@ -1,301 +1,93 @@
-"""What codec functions need at run time, whether compiled at first use (the
-JIT in :mod:`._compiler`) or generated ahead of time into ``ttypes.py``.
+"""What modules generated with ``fast_codec=aot`` import: the codec helpers
+(:mod:`._codec_helpers`, re-exported under the same names) and the entry
+points into the JIT (:mod:`._compiler`) that such a module needs only off its
+fast path: fields out of the canonical order (:func:`_resume_b` /
+:func:`_resume_c`), a nested class without generated code (:func:`_function`),
+and the error-context table of a failing line (:func:`_wrap`). Importing this
+module compiles nothing and does not import the compiler; the compiler does
+not import this module (it takes the helpers from :mod:`._codec_helpers`).
 
-Generated modules import the helpers below under their own private names
+Generated modules import names from here under their own private names
 (``from thriftgen.runtime._aot import _u_i as _tgc_u_i, ...``) and call
-:func:`install` once per class.  Importing this module compiles nothing and
-does not import the JIT compiler; that happens only when a generated decoder
-meets fields out of the canonical order (:func:`_resume_b` / :func:`_resume_c`)
-or a class without generated code is used.
-
-Error paths: each generated function has one ``try``; its handler calls
-:func:`_wrap` with a table mapping *line offsets from the ``def`` line* to
-path contexts, so the same table works in an ``exec``'d JIT source and at
-any position inside a generated file. Generated modules pass a key to rebuild
-the table with instead of the table itself (see :func:`_wrap`).
+:func:`_install` once per class; what they may import is :data:`AOT_NAMES`.
 """
 
 import functools
-import struct
-import uuid as _uuid_mod
 
-from . import _wire as W
-from .skip import bskip as _bskip, cskip_field as _cskipf
-
-# plan layout, per class and protocol (see _compiler):
-# [thrift_spec, enc, enc_lax, dec, dec_lax, size, rest]
-ENC, ENC_LAX, DEC, DEC_LAX, SIZE, REST = 1, 2, 3, 4, 5, 6
-PLAN_ATTR = {"binary": "_tg_plan_binary", "compact": "_tg_plan_compact"}
-PLAN_SIZE = 7
-
-# ---------------------------------------------------------------------------
-# helpers referenced by generated code (names as the generated source spells them)
-
-_new = object.__new__
-# a chain of unpacks past the end of the input (see _compiler.read_struct_chain)
-_chain_miss = (struct.error, IndexError)
-_I8 = W.I8
-_ZZ1 = W.ZZ1
-_UUID = _uuid_mod.UUID
-_u_h = W.S_H.unpack_from
-_u_i = W.S_I.unpack_from
-_u_I = W.S_UI.unpack_from
-_u_q = W.S_Q.unpack_from
-_u_d = W.S_D.unpack_from
-_u_dle = W.S_DLE.unpack_from
-_unpack_from = W.unpack_from
-_pack = W.pack
-_join = b"".join
-_L4 = tuple(W.S_I.pack(k) for k in range(256))  # binary length prefixes of short strings
-_p_b = W.S_B.pack
-_p_h = W.S_H.pack
-_p_i = W.S_I.pack
-_p_q = W.S_Q.pack
-_p_d = W.S_D.pack
-_p_dle = W.S_DLE.pack
-_p_bhb = W.S_BHB.pack
-_p_bhh = W.S_BHH.pack
-_p_bhi = W.S_BHI.pack
-_p_bhq = W.S_BHQ.pack
-_p_bhd = W.S_BHD.pack
-_p_bhbi = W.S_BHBI.pack
-_p_bhbbi = W.S_BHBBI.pack
-_p_bi = W.S_BI.pack
-_p_bbi = W.S_BBI.pack
-_rv16 = W.rv16
-_rv32 = W.rv32
-_rv64 = W.rv64
-_rsize = W.rsize
-_rzz16 = W.rzz16
-_wvar = W.wvar
-_wv16 = W.wv16
-_wv32 = W.wv32
-_wv64 = W.wv64
-_wfh = W.wfh
-_err_length = W.err_length
-_err_truncated = W.err_truncated
-_err_count = W.err_count
-_err_elem_type = W.err_elem_type
-_err_map_types = W.err_map_types
-_err_depth = W.err_depth
-_err_union = W.err_union
-
-
-def _uuid_bytes(value):
-    raw = value.bytes
-    if len(raw) != 16:
-        raise ValueError("uuid value must have 16 bytes")
-    return raw
-
-
-def _ulen(s):
-    """UTF-8 length of str ``s``."""
-    return len(s) if s.isascii() else len(s.encode())
-
-
-def _vlen(n):
-    """Bytes of unsigned varint ``n`` (0 <= n)."""
-    return 1 if n < 128 else (n.bit_length() + 6) // 7
-
-
-def _zlen16(v):
-    z = (v << 1) ^ (v >> 15)
-    if z < 0 or z >> 16:
-        W.err_range(v, 16)
-    return 1 if z < 128 else (z.bit_length() + 6) // 7
-
-
-def _zlen32(v):
-    z = (v << 1) ^ (v >> 31)
-    if z < 0 or z >> 32:
-        W.err_range(v, 32)
-    return 1 if z < 128 else (z.bit_length() + 6) // 7
-
-
-def _zlen64(v):
-    z = (v << 1) ^ (v >> 63)
-    if z < 0 or z >> 64:
-        W.err_range(v, 64)
-    return 1 if z < 128 else (z.bit_length() + 6) // 7
-
-
-_BULK_TABLE_SIZE = 65
-_bulk_cache: dict = {}
-
-
-def _bulk_tables(fmt):
-    """(unpack_from, pack) of ``fmt % k`` for k < _BULK_TABLE_SIZE (shared)."""
-    tabs = _bulk_cache.get(fmt)
-    if tabs is None:
-        structs = [struct.Struct(fmt % k) for k in range(_BULK_TABLE_SIZE)]
-        tabs = (tuple(x.unpack_from for x in structs), tuple(x.pack for x in structs))
-        _bulk_cache[fmt] = tabs
-    return tabs
-
-
-@functools.lru_cache(maxsize=None)
-def _unpacker(fmt):
-    """``unpack_from`` of a fused run of field heads (shared per format)."""
-    return struct.Struct(fmt).unpack_from
-
-
-@functools.lru_cache(maxsize=None)
-def _packer(fmt):
-    """``pack`` of a fused run of field heads (shared per format)."""
-    return struct.Struct(fmt).pack
-
-
-class _StringRuns(dict):
-    """``table[k]``: ``unpack_from`` of a k-byte string body followed by
-    ``suffix`` (the next string's length, ...): one call instead of a slice
-    and an unpack per string in a sequence or map of strings.
-
-    Built on first use of each length; lengths up to _STRING_RUN_CACHE are
-    kept, longer ones are built per call (an input cannot grow the table
-    beyond that). A length with the top bit set was a negative i32."""
-
-    __slots__ = ("fmt",)
-
-    def __init__(self, suffix):
-        super().__init__()
-        self.fmt = ">%ds" + suffix
-
-    def __missing__(self, k):
-        if k > W.MAX_I32:
-            W.err_length(k, 0)
-        fn = struct.Struct(self.fmt % k).unpack_from
-        if k < _STRING_RUN_CACHE:
-            self[k] = fn
-        return fn
-
-
-_STRING_RUN_CACHE = 4096
-
-
-@functools.lru_cache(maxsize=None)
-def _string_runs(suffix):
-    """The shared :class:`_StringRuns` table of ``suffix``."""
-    return _StringRuns(suffix)
-
-
-def _bulk_unpackers(fmt):
-    return _bulk_tables(fmt)[0]
-
-
-def _bulk_packers(fmt):
-    return _bulk_tables(fmt)[1]
-
-
-def _enum_map(targs):
-    """Enum value -> member dict for an I32 whose type_args is an enum class."""
-    if targs is None or not isinstance(targs, type):
-        return None
-    members = getattr(targs, "__members__", None)
-    if not members:
-        return None
-    out = {}
-    for member in members.values():
-        try:
-            out.setdefault(int(member), member)
-        except (TypeError, ValueError):
-            return None
-    return out
-
-
-# ---------------------------------------------------------------------------
-# error paths
-
-#: format of a bulk-packed element, by the name the context entry gives
-_BULK_PACKERS = {
-    "b": W.S_B.pack, "h": W.S_H.pack, "i": W.S_I.pack, "q": W.S_Q.pack,
-    "d": W.S_D.pack, "<d": W.S_DLE.pack,
-}
-
-
-def _render(ctx, loc):
-    """Path segments of a line context (outermost first)."""
-    segs = []
-    for item in ctx:
-        tag = item[0]
-        try:
-            if tag == "f":  # a known field
-                segs.append(item[1])
-            elif tag == "u":  # field read by the shared skip line
-                fid = loc.get("fid")
-                name = item[1].get(fid)
-                segs.append(name if name else ".<field %s>" % (fid,))
-            elif tag == "i":  # decoded element index
-                segs.append("[%d]" % loc[item[1]])
-            elif tag == "mk":  # decoding the key of map entry #i
-                segs.append("[<key #%d>]" % loc[item[1]])
-            elif tag == "mv":  # value of key k
-                segs.append("[%s]" % W._short_repr(loc[item[1]]))
-            elif tag == "ei":  # encoding element x of sequence v
-                x = loc[item[1]]
-                idx = "?"
-                for i, y in enumerate(loc[item[2]]):
-                    if y is x:
-                        idx = str(i)
-                        break
-                segs.append("[%s]" % idx)
-            elif tag == "es":  # encoding set element x
-                segs.append("{%s}" % W._short_repr(loc[item[1]]))
-            elif tag == "ek":  # encoding map key k
-                segs.append("[<key %s>]" % W._short_repr(loc[item[1]]))
-            elif tag == "eb":  # bulk-packed sequence: find the first bad element
-                packer = _BULK_PACKERS[item[2]]
-                idx = "?"
-                for i, y in enumerate(loc[item[1]]):
-                    try:
-                        packer(y)
-                    except Exception:
-                        idx = str(i)
-                        break
-                segs.append("[%s]" % idx)
-        except Exception:
-            segs.append("[?]")
-    return segs
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_ctx(text):
-    import ast
-
-    return ast.literal_eval(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _aot_ctx(cls, proto, slot, fast_defaults):
-    try:
-        return _jit().aot_context(cls, proto, slot, fast_defaults)
-    except Exception:  # a spec the generator rejects now: the error keeps no path
-        return {}
-
-
-def _wrap(ex, ctxmap, loc, encoding=False):
-    """Called from a codec function's exception handler: ``ex`` as a
-    ProtocolError carrying the path of the line that failed (``ctxmap`` is
-    keyed by line offset from the function's ``def`` line).
-
-    Generated (ahead-of-time) functions pass ``(cls, proto, slot, fast_defaults)``
-    instead of the table, which is then rebuilt by running the generator again
-    (:func:`._compiler.aot_context`; only on errors, cached); modules of earlier
-    versions pass the table as text."""
-    pe = W.convert_exception(ex, encoding)
-    tb = ex.__traceback__
-    if tb is not None:
-        if ctxmap.__class__ is tuple:
-            ctxmap = _aot_ctx(*ctxmap)
-        elif ctxmap.__class__ is str:
-            ctxmap = _parse_ctx(ctxmap)
-        ctx = ctxmap.get(tb.tb_lineno - tb.tb_frame.f_code.co_firstlineno)
-        if ctx:
-            pe._add_path(*_render(ctx, loc))
-    return pe
-
-
-# ---------------------------------------------------------------------------
-# generated code support
+from . import _codec_helpers as _H
+from ._codec_helpers import (  # re-exported: generated modules import these by name
+    _I8 as _I8,
+    _L4 as _L4,
+    _UUID as _UUID,
+    _ZZ1 as _ZZ1,
+    _bskip as _bskip,
+    _bulk_packers as _bulk_packers,
+    _bulk_unpackers as _bulk_unpackers,
+    _chain_miss as _chain_miss,
+    _cskipf as _cskipf,
+    _enum_map as _enum_map,
+    _err_count as _err_count,
+    _err_depth as _err_depth,
+    _err_elem_type as _err_elem_type,
+    _err_length as _err_length,
+    _err_map_types as _err_map_types,
+    _err_truncated as _err_truncated,
+    _err_union as _err_union,
+    _install as _install,
+    _join as _join,
+    _new as _new,
+    _p_b as _p_b,
+    _p_bbi as _p_bbi,
+    _p_bhb as _p_bhb,
+    _p_bhbbi as _p_bhbbi,
+    _p_bhbi as _p_bhbi,
+    _p_bhd as _p_bhd,
+    _p_bhh as _p_bhh,
+    _p_bhi as _p_bhi,
+    _p_bhq as _p_bhq,
+    _p_bi as _p_bi,
+    _p_d as _p_d,
+    _p_dle as _p_dle,
+    _p_h as _p_h,
+    _p_i as _p_i,
+    _p_q as _p_q,
+    _pack as _pack,
+    _packer as _packer,
+    _rsize as _rsize,
+    _rv16 as _rv16,
+    _rv32 as _rv32,
+    _rv64 as _rv64,
+    _rzz16 as _rzz16,
+    _string_runs as _string_runs,
+    _u_I as _u_I,
+    _u_d as _u_d,
+    _u_dle as _u_dle,
+    _u_h as _u_h,
+    _u_i as _u_i,
+    _u_q as _u_q,
+    _ulen as _ulen,
+    _unpack_from as _unpack_from,
+    _unpacker as _unpacker,
+    _uuid_bytes as _uuid_bytes,
+    _vlen as _vlen,
+    _wfh as _wfh,
+    _wv16 as _wv16,
+    _wv32 as _wv32,
+    _wv64 as _wv64,
+    _wvar as _wvar,
+    _zlen16 as _zlen16,
+    _zlen32 as _zlen32,
+    _zlen64 as _zlen64,
+    ENC as ENC,
+    ENC_LAX as ENC_LAX,
+    DEC as DEC,
+    DEC_LAX as DEC_LAX,
+    SIZE as SIZE,
+    REST as REST,
+    PLAN_ATTR as PLAN_ATTR,
+    PLAN_SIZE as PLAN_SIZE,
+    HELPERS as HELPERS,
+)
 
 _compiler = None
 
@@ -328,30 +120,23 @@ def _function(cls, proto, slot):
     return _jit().get_function(cls, proto, slot)
 
 
-def _install(cls, proto, enc, dec, size):
-    """Attach generated functions to ``cls``: the ``_tg_*`` hooks that
-    :func:`thriftgen.runtime.serialize` / ``deserialize`` prefer, and the
-    plan slots every other entry point (and the JIT, for nested classes) uses."""
-
-    def encode(obj, _enc=enc):
-        out = bytearray()
-        _enc(obj, out)
-        return bytes(out)
-
-    plan = [None] * PLAN_SIZE
-    plan[0] = cls.thrift_spec
-    plan[ENC] = enc
-    plan[DEC] = dec
-    plan[SIZE] = size
-    setattr(cls, PLAN_ATTR[proto], plan)
-    setattr(cls, "_tg_encode_" + proto, encode)
-    setattr(cls, "_tg_decode_" + proto, dec)
-    setattr(cls, "_tg_size_" + proto, size)
+@functools.lru_cache(maxsize=256)
+def _aot_ctx(cls, proto, slot, fast_defaults):
+    try:
+        return _jit().aot_context(cls, proto, slot, fast_defaults)
+    except Exception:  # a spec the generator rejects now: the error keeps no path
+        return {}
 
 
-#: names generated code may import from here
-HELPERS = frozenset(k for k in list(globals()) if k.startswith("_") and not k.startswith("__")
-                    and k not in ("_compiler", "_jit", "_bulk_cache", "_uuid_mod", "_render",
-                                  "_BULK_TABLE_SIZE", "_BULK_PACKERS", "_bulk_tables",
-                                  "_parse_ctx", "_aot_ctx", "_StringRuns",
-                                  "_STRING_RUN_CACHE"))
+def _wrap(ex, ctxmap, loc, encoding=False):
+    """:func:`._codec_helpers._wrap` for generated functions, which pass
+    ``(cls, proto, slot, fast_defaults)`` instead of the table: it is rebuilt
+    by running the generator again (:func:`._compiler.aot_context`; only on
+    errors, cached)."""
+    if ctxmap.__class__ is tuple:
+        ctxmap = _aot_ctx(*ctxmap)
+    return _H._wrap(ex, ctxmap, loc, encoding)
+
+
+#: every name a generated module may import from here
+AOT_NAMES = HELPERS | _H.JIT_ENTRIES

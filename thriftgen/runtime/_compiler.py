@@ -72,9 +72,9 @@ import re
 import struct
 import threading
 
-from . import _aot as A
+from . import _codec_helpers as A
 from . import _wire as W
-from ._aot import DEC, DEC_LAX, ENC, ENC_LAX, PLAN_ATTR, REST, SIZE
+from ._codec_helpers import DEC, DEC_LAX, ENC, ENC_LAX, PLAN_ATTR, REST, SIZE
 from .errors import SpecError
 
 _lock = threading.RLock()
@@ -147,6 +147,32 @@ def get_function(cls, proto, slot):
     if fn is None:  # pragma: no cover - only for cycles, resolved above
         raise SpecError("could not build a codec for %r" % (cls,))
     return fn
+
+
+def _resume_b(obj, buf, pos, depth):
+    """Finish decoding ``obj`` (binary) with the general loop: fields that are
+    out of order, unknown or repeated."""
+    return get_function(obj.__class__, "binary", REST)(obj, buf, pos, depth, 0)
+
+
+def _resume_c(obj, buf, pos, depth, last):
+    """Compact counterpart of :func:`_resume_b` (``last``: last field id read)."""
+    return get_function(obj.__class__, "compact", REST)(obj, buf, pos, depth, last)
+
+
+def _function(cls, proto, slot):
+    """A class's codec function: generated ahead of time if it has one, else compiled."""
+    plan = cls.__dict__.get(PLAN_ATTR[proto])
+    if plan is not None and plan[0] is getattr(cls, "thrift_spec", None) and plan[slot] is not None:
+        return plan[slot]
+    return get_function(cls, proto, slot)
+
+
+#: what JIT-compiled code calls back into (generated modules get the same names
+#: from :mod:`._aot`); names AOT source may take from :mod:`._aot`
+_JIT_ENTRY_POINTS = {"_resume_b": _resume_b, "_resume_c": _resume_c, "_function": _function}
+assert set(_JIT_ENTRY_POINTS) == A.JIT_ENTRIES
+_AOT_NAMES = A.HELPERS | A.JIT_ENTRIES
 
 
 def _spec_of(cls):
@@ -341,6 +367,7 @@ class _JitTarget:
         self.proto = proto
         self.slot = slot
         self.ns = {k: getattr(A, k) for k in A.HELPERS}
+        self.ns.update(_JIT_ENTRY_POINTS)
         self.ns["_cls"] = cls
         self.ns["__builtins__"] = __builtins__
         self._names = {}
@@ -453,7 +480,7 @@ class _AotTarget:
             name = m.group(0)
             if local and name in local:
                 return local[name]
-            if name in A.HELPERS:
+            if name in _AOT_NAMES:
                 self.helpers.add(name)
                 return self.prefix + name[1:]
             return name

@@ -27,9 +27,9 @@ import threading
 
 from . import _compiler as C
 from . import _wire as W
-from ._aot import DEC, DEC_LAX, ENC, ENC_LAX
+from ._codec_helpers import DEC, DEC_LAX, ENC, ENC_LAX
 from .errors import ProtocolError
-from .fieldmask import ALL, DROP, FieldMask, _prune_value, _struct_cls, _zero, class_meta
+from ._fieldmask_tree import ALL, DROP, _prune_value, _struct_cls, _zero, class_meta
 from .skip import _bskip_seq, _bskip_struct, _cskip_seq, _cskip_struct, _skip_varints, bskip, cskip
 
 _BOOL, _BYTE, _DOUBLE, _I16, _I32, _I64 = 2, 3, 4, 6, 8, 10
@@ -860,8 +860,7 @@ def map_decoder(mask, node, proto, slot):
 
 
 def _check_mask(mask, cls):
-    if not isinstance(mask, FieldMask):
-        raise TypeError("mask must be a FieldMask, not %s" % type(mask).__name__)
+    # ``mask`` is a FieldMask: only its own methods call in here
     if not issubclass(cls, mask.cls):
         raise TypeError("the mask is for %s, not %s" % (mask.cls.__name__, cls.__name__))
 

@@ -51,14 +51,14 @@ once.
 """
 
 import json
-import threading
-from collections import OrderedDict
 
 from .errors import ProtocolError
-from .fieldmask import (ALL, DROP, FieldMask, FieldMaskError, Node, _kind_of, _normalize,
-                        _struct_cls, class_meta, map_key_kind, type_name)
+from ._fieldmask_tree import (ALL, DROP, FieldMaskError, Node, _kind_of, _normalize, _struct_cls,
+                              class_meta, map_key_kind, type_name)
 
-__all__ = ["mask_to_bytes", "mask_from_bytes", "mask_to_json", "mask_from_json", "apply_mask"]
+# What :mod:`.fieldmask` builds its public functions on: masks in, trees out (the
+# FieldMask objects, and their cache, live there, so this module never imports it).
+__all__ = ["mask_to_bytes", "tree_from_bytes", "mask_to_json", "tree_from_json"]
 
 _STRUCT, _MAP, _SET, _LIST = 12, 13, 14, 15
 _I8, _I64, _STRING, _BOOL = 3, 10, 11, 2
@@ -181,10 +181,11 @@ def _from_data(d, ttype, targs, where):
     return _normalize(Node(kind, ttype, targs, picks, rest))
 
 
-def _mask_from_tree(cls, root, zero_required):
+def _tree(cls, root, zero_required):
+    """``(root, zero_required)`` of the mask: a dropped root is an empty struct."""
     if root is DROP:
         root = Node("struct", _STRUCT, [cls, None], {}, DROP)
-    return FieldMask.from_tree(cls, root, zero_required=zero_required)
+    return root, zero_required
 
 
 # --------------------------------------------------------------------------- bytes
@@ -199,25 +200,11 @@ def mask_to_bytes(mask):
     return serialize(data, "compact")
 
 
-_cache_lock = threading.Lock()
-_cache = OrderedDict()
-_CACHE_SIZE = 256
-
-
-def mask_from_bytes(cls, data, *, max_depth=64):
-    """The :class:`FieldMask` for ``cls`` that ``data`` encodes (cached per
-    (class, bytes)).  Bad data raises :class:`FieldMaskError`."""
+def tree_from_bytes(cls, data, max_depth=64):
+    """``(root, zero_required)`` of the mask for ``cls`` that ``data`` (bytes)
+    encodes.  Bad data raises :class:`FieldMaskError`."""
     from . import deserialize
 
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("mask data must be bytes, not %s" % type(data).__name__)
-    data = bytes(data)
-    key = (cls, data, max_depth)
-    with _cache_lock:
-        mask = _cache.get(key)
-        if mask is not None:
-            _cache.move_to_end(key)
-            return mask
     try:
         d = deserialize(FieldMaskData, data, "compact", max_depth=max_depth)
     except ProtocolError as ex:
@@ -228,13 +215,7 @@ def mask_from_bytes(cls, data, *, max_depth=64):
     if d.root is None:
         raise FieldMaskError("bad field mask data: no root node")
     class_meta(cls)
-    mask = _mask_from_tree(cls, _from_data(d.root, _STRUCT, [cls, None], "$"),
-                           bool(d.zero_required))
-    with _cache_lock:
-        _cache[key] = mask
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return mask
+    return _tree(cls, _from_data(d.root, _STRUCT, [cls, None], "$"), bool(d.zero_required))
 
 
 # --------------------------------------------------------------------------- JSON
@@ -290,8 +271,8 @@ def _json_node(j, where):
     return MaskNode(ids=ids or None, keys=keys or None, rest=rest)
 
 
-def mask_from_json(cls, text):
-    """The :class:`FieldMask` for ``cls`` from its JSON form."""
+def tree_from_json(cls, text):
+    """``(root, zero_required)`` of the mask for ``cls`` from its JSON form."""
     try:
         doc = json.loads(text)
     except RecursionError:
@@ -307,21 +288,4 @@ def mask_from_json(cls, text):
         root = _from_data(_json_node(doc["root"], "$"), _STRUCT, [cls, None], "$")
     except RecursionError:
         raise FieldMaskError("bad field mask JSON: nested too deep") from None
-    return _mask_from_tree(cls, root, bool(doc.get("zero_required", False)))
-
-
-# --------------------------------------------------------------------------- request helper
-
-
-def apply_mask(value, mask_bytes):
-    """Server side: ``value`` keeping only what the client's mask bytes select.
-
-    ``mask_bytes`` empty or ``None``: ``value`` itself.  Otherwise a copy of
-    ``value`` with the masked-out fields set to ``None`` and the masked-out
-    elements/entries left out (unmasked parts are shared, not copied), which
-    the server then encodes as usual.  Bad mask bytes raise
-    :class:`FieldMaskError`.
-    """
-    if not mask_bytes or value is None:
-        return value
-    return mask_from_bytes(type(value), mask_bytes).apply(value)
+    return _tree(cls, root, bool(doc.get("zero_required", False)))

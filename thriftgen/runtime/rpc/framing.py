@@ -192,7 +192,7 @@ class SocketStream:
         ready = self._ready
         if ready:
             return ready.pop(0)
-        sock, cutter = self.sock, self.cutter
+        cutter = self.cutter
         while True:
             data = self._recv(_RECV_SIZE)
             msgs = cutter.feed(data)
