@@ -22,7 +22,7 @@ def test_aot_exports_every_name_generated_code_may_import():
 
 def test_jit_namespace_has_the_entry_points_but_not_the_aot_facade():
     ns = _compiler._JitTarget(object, "binary", _codec_helpers.DEC).ns
-    assert ns["_resume_b"] is _compiler._resume_b and ns["_function"] is _compiler._function
+    assert ns["_resume_b"] is _compiler._resume_b and ns["_function"] is _compiler.get_function
     assert ns["_wrap"] is _codec_helpers._wrap
 
 

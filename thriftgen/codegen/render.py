@@ -12,6 +12,7 @@ view is alive at once, and with ``jobs != 1`` forked workers take whole modules.
 from __future__ import annotations
 
 import functools
+import hashlib
 import multiprocessing
 import os
 import pickle
@@ -54,8 +55,6 @@ class SealedBytecodeCache(jinja2.BytecodeCache):
         self.store = store
 
     def _key(self, bucket) -> str:
-        import hashlib
-
         return hashlib.sha256(f"{bucket.key}\0{sorted(_ENV_OPTIONS.items())!r}".encode()).hexdigest()
 
     def load_bytecode(self, bucket) -> None:

@@ -102,18 +102,19 @@ def _jit():
 
 
 def _resume_b(obj, buf, pos, depth):
-    """Finish decoding ``obj`` (binary) with the general loop: fields that
-    are out of order, unknown or repeated.  Compiled on first need."""
-    return _jit().get_function(obj.__class__, "binary", REST)(obj, buf, pos, depth, 0)
+    """:func:`._compiler._resume_b`: fields out of order, unknown or repeated
+    (the general loop, compiled on first need)."""
+    return _jit()._resume_b(obj, buf, pos, depth)
 
 
 def _resume_c(obj, buf, pos, depth, last):
-    """Compact counterpart of :func:`_resume_b` (``last``: last field id read)."""
-    return _jit().get_function(obj.__class__, "compact", REST)(obj, buf, pos, depth, last)
+    """:func:`._compiler._resume_c`."""
+    return _jit()._resume_c(obj, buf, pos, depth, last)
 
 
 def _function(cls, proto, slot):
-    """A class's codec function: generated if its module has one, else JIT-compiled."""
+    """A class's codec function: generated if its module has one (without
+    importing the compiler), else JIT-compiled."""
     plan = cls.__dict__.get(PLAN_ATTR[proto])
     if plan is not None and plan[0] is getattr(cls, "thrift_spec", None) and plan[slot] is not None:
         return plan[slot]

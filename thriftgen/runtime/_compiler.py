@@ -160,17 +160,11 @@ def _resume_c(obj, buf, pos, depth, last):
     return get_function(obj.__class__, "compact", REST)(obj, buf, pos, depth, last)
 
 
-def _function(cls, proto, slot):
-    """A class's codec function: generated ahead of time if it has one, else compiled."""
-    plan = cls.__dict__.get(PLAN_ATTR[proto])
-    if plan is not None and plan[0] is getattr(cls, "thrift_spec", None) and plan[slot] is not None:
-        return plan[slot]
-    return get_function(cls, proto, slot)
-
-
 #: what JIT-compiled code calls back into (generated modules get the same names
-#: from :mod:`._aot`); names AOT source may take from :mod:`._aot`
-_JIT_ENTRY_POINTS = {"_resume_b": _resume_b, "_resume_c": _resume_c, "_function": _function}
+#: from :mod:`._aot`; ``_function``: a nested class's function, which
+#: :func:`get_function` takes from its plan when it has one); names AOT source may
+#: take from :mod:`._aot`
+_JIT_ENTRY_POINTS = {"_resume_b": _resume_b, "_resume_c": _resume_c, "_function": get_function}
 assert set(_JIT_ENTRY_POINTS) == A.JIT_ENTRIES
 _AOT_NAMES = A.HELPERS | A.JIT_ENTRIES
 
