@@ -1,4 +1,4 @@
-"""Plain fields lexed as single FIELD tokens (``TokenStream(fields=True)``) give the
+"""Runs of plain fields lexed as single FIELD tokens (``TokenStream(fields=True)``) give the
 same AST, spans, locations, doc comments and diagnostics as the token-by-token
 parse, on every file we have and on the forms the fast path must leave alone."""
 
@@ -57,13 +57,15 @@ def parse_with(text: str, fields: bool):
     return (shape(doc) if doc is not None else None), shown
 
 
-def field_tokens(text: str) -> int:
+def field_runs(text: str) -> list:
+    """The number of fields each FIELD token of ``text`` holds."""
     ts = TokenStream(text, fields=True)
     ts.ctx = grammar._Ctx(SourceText("t.thrift", text), DiagnosticSink(), None)
-    n = 0
+    runs = []
     while (tok := ts.token()) is not None:
-        n += tok.type == "FIELD"
-    return n
+        if tok.type == "FIELD":
+            runs.append(len(tok.value))
+    return runs
 
 
 @pytest.mark.parametrize("path", sources(), ids=lambda p: p.name)
@@ -79,7 +81,7 @@ def test_synthetic_idl_uses_field_tokens_and_parses_the_same(tmp_path):
     for path in sorted(tmp_path.glob("*.thrift")):
         text = path.read_text()
         assert parse_with(text, True) == parse_with(text, False), path.name
-    assert field_tokens((tmp_path / "domain_00.thrift").read_text()) > 100
+    assert sum(field_runs((tmp_path / "domain_00.thrift").read_text())) > 100
 
 
 PLAIN = """struct S {
@@ -100,15 +102,38 @@ CONTAINERS = """struct S {
 """
 
 
-def test_plain_containers_become_one_token_each():
-    assert field_tokens(CONTAINERS) == 4
+def test_plain_containers_join_the_run():
+    assert field_runs(CONTAINERS) == [4]
     assert parse_with(CONTAINERS, True) == parse_with(CONTAINERS, False)
 
 
-def test_plain_fields_become_one_token_each():
-    assert field_tokens(PLAIN) == 7
+def test_each_run_of_plain_fields_is_one_token():
+    assert field_runs(PLAIN) == [4, 2, 1]
     doc, diags = parse_with(PLAIN, True)
     assert (doc, diags) == parse_with(PLAIN, False)
+
+
+RUNS = """struct S {
+  1: i32 a, // after a
+  /** doc of b */
+  2: i32 b; # hash comment
+  /* block */ 3: i32 c
+  4: i32 d = 1,
+  5: i32 e, 6: i32 f
+}
+"""
+
+
+def test_comments_between_fields_stay_in_the_run_and_a_default_ends_it():
+    assert field_runs(RUNS) == [3, 2]
+    doc, diags = parse_with(RUNS, True)
+    assert (doc, diags) == parse_with(RUNS, False)
+    sink = DiagnosticSink()
+    parsed = parse_text(RUNS, "t.thrift", sink)
+    assert parsed is not None
+    assert [c.text for c in parsed.comments] == [
+        "// after a", "/** doc of b */", "# hash comment", "/* block */"]
+    assert parsed.definitions[0].fields[1].doc == "doc of b"
 
 
 LEFT_ALONE = {

@@ -431,3 +431,27 @@ def definition_kind(d: Definition) -> str:
         Senum: "senum",
         Service: "service",
     }[type(d)]
+
+
+def _pickle_by_constructor(classes) -> None:
+    """Pickle nodes as ``(class, field values)``: calling the dataclass ``__init__``
+    again. Half the bytes of the default slot-state dict per node and faster both
+    ways; it matters where ASTs cross processes (the parallel parse hands each
+    worker's ASTs back pickled) and in the parse cache. Every field is an
+    ``__init__`` parameter (checked below), so nothing is lost."""
+    from dataclasses import fields
+
+    for cls in classes:
+        names = [f.name for f in fields(cls)]
+        assert all(f.init for f in fields(cls)), cls
+        if len(names) == 1:
+            one = operator.attrgetter(names[0])
+            cls.__reduce_ex__ = (lambda one: lambda self, _protocol: (type(self), (one(self),)))(one)
+        else:
+            many = operator.attrgetter(*names)
+            cls.__reduce_ex__ = (lambda many: lambda self, _protocol: (type(self), many(self)))(many)
+
+
+_pickle_by_constructor([c for c in list(globals().values())
+                        if isinstance(c, type) and c.__module__ == __name__
+                        and hasattr(c, "__dataclass_fields__")])

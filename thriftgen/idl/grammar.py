@@ -295,9 +295,10 @@ def p_field(p):
     p[0] = f
 
 
-def p_field_plain(p):
-    """field : FIELD"""
-    # A whole plain field lexed as one token (TokenStream ``fields``).
+def p_fields_plain(p):
+    """fields : fields FIELD"""
+    # A run of plain fields lexed as one token (TokenStream ``fields``).
+    p[1].extend(p[2])
     p[0] = p[1]
 
 

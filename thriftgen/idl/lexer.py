@@ -310,7 +310,8 @@ _WORD = r"[A-Za-z_](?:\.[A-Za-z_0-9]|[A-Za-z_0-9])*"
 #: then a separator, or else the ``}`` / ``)`` / next id that ends it. Anything
 #: more (a default, annotations, ``&``, nested containers, a comment inside) does
 #: not match and is lexed token by token. Such a field is three quarters of the
-#: tokens of a big IDL; as one FIELD token it costs one match and one reduction.
+#: tokens of a big IDL; a run of them is one FIELD token (one match per field, one
+#: shift and one reduction per run).
 _SIMPLE_FIELD = re.compile(
     rf"(?P<id>[0-9]{{1,5}}){_WS}*:{_WS}*(?:(?P<req>required|optional){_WS}+)?"
     rf"(?:(?P<type>{_WORD}){_WS}+"
@@ -318,6 +319,8 @@ _SIMPLE_FIELD = re.compile(
     rf"|(?P<map>map){_WS}*<{_WS}*(?P<key>{_WORD}){_WS}*,{_WS}*(?P<value>{_WORD}){_WS}*>{_WS}*)"
     rf"(?P<name>{_WORD})(?![A-Za-z_0-9.])"
     rf"{_WS}*(?:(?P<sep>[,;])|(?=[}})0-9]))")
+#: Comment rules (recorded, never tokens) that may sit between the fields of a run.
+_COMMENT_KINDS = frozenset({"DOC_COMMENT", "BLOCK_COMMENT", "LINE_COMMENT"})
 #: Type words a FIELD token may hold (``slist`` warns: it takes the long way).
 _FIELD_BASE = frozenset(k for k, v in KEYWORDS.items() if v == "BASE_TYPE") - {"slist"}
 #: Field names that are keywords the grammar accepts as names (``2: list<i8> list``).
@@ -342,8 +345,8 @@ class TokenStream:
     Has the attributes grammar actions and rule functions use: ``token()``,
     ``lexpos``, ``lexmatch``, ``comments`` and ``ctx``.
 
-    ``fields``: emit plain fields as single FIELD tokens holding the built
-    :class:`~thriftgen.idl.ast.Field` (see ``_SIMPLE_FIELD``). The tokens are only
+    ``fields``: emit each run of plain fields as one FIELD token holding the built
+    :class:`~thriftgen.idl.ast.Field` list (see ``_SIMPLE_FIELD``). The tokens are only
     valid where the grammar has a field, so a file with a syntax error is parsed
     again without them and reports exactly what the token-by-token parse says.
     """
@@ -391,12 +394,11 @@ class TokenStream:
             elif ttype == "INT_CONST":
                 if field_match is not None:
                     fm = field_match(text, pos)
-                    if fm is not None:
-                        tok = self._field_token(fm)
-                        if tok is not None:
-                            yield tok
-                            pos = fm.end()
-                            continue
+                    f = self._field(fm) if fm is not None else None
+                    if f is not None:
+                        tok, pos = self._field_run(f, fm.end(), pos)
+                        yield tok
+                        continue
                 tok = Token(ttype, int(value, 10) if end - pos <= MAX_INT_DIGITS
                             else int_literal(value, 10, pos), pos, end)
                 tok.raw = value
@@ -413,8 +415,8 @@ class TokenStream:
         while True:
             yield None
 
-    def _field_token(self, m) -> Token | None:
-        """The FIELD token of a ``_SIMPLE_FIELD`` match, or None when its words are
+    def _field(self, m):
+        """The Field of a ``_SIMPLE_FIELD`` match, or None when its words are
         keywords the long way must judge (``1: struct x``, ``1: i32 optional``)."""
         name = m.group("name")
         if name in KEYWORDS and name not in _NAME_KEYWORDS:
@@ -444,4 +446,35 @@ class TokenStream:
                       src.loc(m.start("name")),
                       ast.Span.of(start, sep + 1 if sep >= 0 else m.end("name")))
         ctx.id_offsets[id(f)] = start
-        return Token("FIELD", f, start, m.end())
+        return f
+
+    def _field_run(self, first, end: int, start: int) -> tuple:
+        """``(FIELD token, position after it)``: ``first`` and the plain fields that
+        follow it, with only whitespace and comments between them (the comments are
+        recorded as the main loop would). One token for a whole run of fields is one
+        shift and one reduction for the parser instead of three per field."""
+        text, match, kinds = self.text, self._regex.match, self._kinds
+        field_match = _SIMPLE_FIELD.match
+        comments = self.comments
+        run = [first]
+        pos = end
+        while True:
+            m = match(text, pos)
+            if m is None:
+                break
+            ttype = kinds[m.lastindex][1]
+            if ttype is None:  # whitespace
+                pos = m.end()
+                continue
+            if ttype in _COMMENT_KINDS:
+                comments.append(Comment(m.group(), Span.of(pos, m.end()),
+                                        doc=ttype == "DOC_COMMENT"))
+                pos = m.end()
+                continue
+            fm = field_match(text, pos) if ttype == "INT_CONST" else None
+            f = self._field(fm) if fm is not None else None
+            if f is None:
+                break
+            run.append(f)
+            end = pos = fm.end()
+        return Token("FIELD", run, start, end), pos

@@ -206,7 +206,7 @@ _INCLUDE_LINE = re.compile(rb"""^[ \t]*include[ \t]+(?:"([^"\\\n]*)"|'([^'\\\n]*
 #: With ``jobs=None``, parse in parallel only when this many bytes need parsing.
 PARALLEL_MIN_BYTES = 1_000_000
 #: Share of the bytes the forked worker parses: it also pickles what it parsed
-#: (~0.55x the parse time), the caller only unpickles it (~0.15x).
+#: (~0.45x the parse time), the caller only unpickles it (~0.15x).
 WORKER_SHARE = 0.42
 
 #: What the forked parse worker inherits: the Loader of the running load.
