@@ -843,7 +843,10 @@ class _BinDec(_Gen):
             if inline is not None:
                 self.read_struct_chain(i + 1, ea, inline, x, ["%s(%s)" % (add, x), "continue"],
                                        ctx + (("i", idx),))
-                self.read_struct_inline(i + 1, ea, inline, x, ctx + (("i", idx),))
+                # not all there in canonical order: the element's own decoder
+                # (its dispatch loop), not straight-line code retried inline
+                L(i + 1, "%s, pos = %s(buf, pos, d1)" % (x, self.struct_fn(ea)),
+                  ctx + (("i", idx),))
             else:
                 self.read(i + 1, et, ea, x, ctx + (("i", idx),))
             L(i + 1, "%s(%s)" % (add, x), ctx + (("i", idx),))
@@ -986,24 +989,6 @@ class _BinDec(_Gen):
         L(ind, "except _chain_miss:")
         L(ind + 1, "pass")
 
-    def read_struct_inline(self, ind, targs, fields, x, ctx):
-        """A nested struct (leaf: see _leaf_fields) decoded into local ``x`` by
-        the straight-line code of its own decoder; anything else (other field
-        order, unknown fields) is finished by its general loop."""
-        L = self.line
-        cref = self.target.class_ref(self.info.name, targs)
-        if self.target.inline_new(self.info.name, targs):
-            self.fresh.add(x)
-            L(ind, "%s = _new(%s)" % (x, cref), ctx)
-        else:
-            L(ind, "%s = %s()" % (x, cref), ctx)
-        for run in _head_runs(fields):
-            _bin_run(self, run, ind, x, ctx)
-        L(ind, "if buf[pos] == 0:", ctx)
-        L(ind + 1, "pos += 1")
-        L(ind, "else:")
-        L(ind + 1, "%s, pos = _resume_b(%s, buf, pos, d1)" % (x, x), ctx)
-
     def read_map(self, ind, a, dst, ctx, hdr=0):
         L = self.line
         kt, vt = a[0], a[2]
@@ -1066,17 +1051,24 @@ def _gen_binary_decoder(info, proto, slot, target, variant):
                     hdr = g.const(W.S_BH.pack(f.ttype, f.fid), "_h")
                     L(2, "%s buf.startswith(%s, pos):" % ("elif" if k else "if", hdr))
                     g.read(3, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),), hdr=3)
+        elif variant == "full":
+            _bin_canonical(g, fields)
         else:
             for run in _head_runs(fields):
                 _bin_run(g, run)
-        if variant == "fast" or not union:
+        if variant == "fast":
             L(2, "if buf[pos] == 0:")
             L(3, "return obj, pos + 1")
-        if variant == "fast":
             L(1, "except Exception as ex:")
             L(2, "raise _wrap(ex, _CTX, locals())")
             L(1, "return _resume_b(obj, buf, pos, depth)")
             return g.compile()
+    if not union:
+        _bin_dispatch_loop(g, fields)
+        L(1, "except Exception as ex:")
+        L(2, "raise _wrap(ex, _CTX, locals())")
+        L(1, "return obj, pos")
+        return g.compile()
     binary_field_loop(L)
 
     def body(ind, f):
@@ -1277,6 +1269,109 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
         L(ind + 1, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
 
 
+def _bin_canonical(g, fields):
+    """The canonical-order block of a (non-union) decoder: each run of fields read
+    by one unpack, in ``while True:``; the first run whose headers do not match
+    (an absent optional field, another order, an unknown field) leaves the block
+    for the dispatch loop (:func:`_bin_dispatch_loop`), which reads the rest
+    field by field; nothing is retried. All there: STOP, and return."""
+    L = g.line
+    L(2, "while True:")
+    for run in _head_runs(fields):
+        _bin_run_or_leave(g, run, 3)
+    L(3, "if buf[pos] == 0:")
+    L(4, "return obj, pos + 1")
+    L(3, "break")
+
+
+def _bin_run_or_leave(g, run, ind, obj="obj", ctx0=()):
+    """One run of the canonical block: its values when every header matches,
+    else ``break`` (nothing of the run consumed)."""
+    L = g.line
+    last = run[-1]
+    t, a = last.ttype, last.targs
+    ctx = ctx0 + (("f", last.seg),)
+    dst = "%s.%s" % (obj, last.attr)
+    if len(run) == 1 and t == _STRUCT:
+        L(ind, "if not buf.startswith(%s, pos):" % g.const(W.S_BH.pack(t, last.fid), "_h"))
+        L(ind + 1, "break")
+        inline = g.target.inline_fields(g.info.name, a) if not g.lax else None
+        if inline is None or not _chainable(inline):
+            g.read(ind, t, a, dst, ctx, hdr=3)
+            return
+        L(ind, "pos += 3")
+        L(ind, "if d1 <= 0:")
+        L(ind + 1, "_err_depth()", ctx)
+        L(ind, "while True:")
+        x = g.var("x")
+        g.read_struct_chain(ind + 1, a, inline, x, ["%s = %s" % (dst, x), "break"], ctx)
+        L(ind + 1, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
+        L(ind + 1, "break")
+        return
+    fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
+    width = struct.calcsize(fmt)
+    names, checks, heads = [], [], []
+    for f in run:
+        tv, fv = g.var("t"), g.var("f")
+        names += [tv, fv]
+        checks.append("%s == %d and %s == %d" % (tv, f.ttype, fv, f.fid))
+        head = [g.var("v") for _ in range(_HEAD_ITEMS.get(f.ttype, 1))]
+        names += head
+        heads.append(head)
+    head = heads[-1]
+    L(ind, "if pos + %d > n:" % width)
+    L(ind + 1, "break")
+    L(ind, "%s = %s(buf, pos)" % (", ".join(names), g.target.unpacker(fmt)))
+    L(ind, "if not (%s):" % " and ".join(checks))
+    L(ind + 1, "break")
+    _bin_run_values(g, ind, run, heads, obj, ctx0)
+    L(ind, "pos += %d" % width)
+    if t == _STRING:
+        g.read_string_body(ind, a, dst, ctx, head[0])
+    elif t in (_LIST, _SET):
+        et, ln = head
+        L(ind, "if %s and %s != %d:" % (ln, et, a[0]))
+        L(ind + 1, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
+        g.read_seq_body(ind, t, a, dst, ctx, ln)
+    elif t == _MAP:
+        kt, vt, ln = head
+        L(ind, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
+        L(ind + 1, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
+        g.read_map_body(ind, a, dst, ctx, ln)
+    elif t == _STRUCT:
+        L(ind, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
+
+
+def _bin_dispatch_loop(g, fields):
+    """The field loop of a (non-union) decoder, after the canonical block or on
+    its own (``rest``): each field header (type and id, 3 bytes) is looked up in
+    a per-struct table giving the field's number, and an if-tree on it reads
+    the value; a header not in the table (STOP, an unknown field, a known id
+    with another wire type) takes the slow branch, which skips unknown fields."""
+    L = g.line
+    order = sorted(fields, key=lambda f: f.fid)
+    table = {W.S_BH.pack(f.ttype, f.fid): k for k, f in enumerate(order, 1)}
+    L(2, "while True:")
+    L(3, "k = %s.get(buf[pos:pos + 3])" % g.const(table, "_hd"))
+    L(3, "if k is None:")
+    L(4, "t = buf[pos]")
+    L(4, "if t == 0:")
+    L(5, "pos += 1")
+    L(5, "break")
+    L(4, "fid = _u_h(buf, pos + 1)[0]")
+    L(4, "pos = _bskip(buf, pos + 3, t, d1)", (("u", {f.fid: f.seg for f in fields}),))
+    L(4, "continue")
+    if not order:
+        return
+    L(3, "pos += 3")
+    numbered = {id(f): k for k, f in enumerate(order, 1)}
+
+    def body(ind, f):
+        g.read(ind, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),))
+
+    _dispatch(g, 3, order, body, "k", lambda f: numbered[id(f)])
+
+
 def _rest_prologue(g):
     """Start of the general loop that finishes a partly decoded ``obj``."""
     L = g.line
@@ -1290,20 +1385,22 @@ def _rest_prologue(g):
     L(1, "try:")
 
 
-def _dispatch(g, ind, fields, body):
-    """Emit an if-tree on ``fid`` calling ``body(ind, field)`` at the leaves."""
+def _dispatch(g, ind, fields, body, var="fid", key=None):
+    """Emit an if-tree on ``var`` (``key(field)``: its value for a field, the field
+    id by default; ``fields`` sorted by it) calling ``body(ind, field)`` at the leaves."""
     if not fields:
         return
+    key = key or (lambda f: f.fid)
     if len(fields) <= 6:
         for k, f in enumerate(fields):
-            g.line(ind, "%s fid == %d:" % ("if" if k == 0 else "elif", f.fid))
+            g.line(ind, "%s %s == %d:" % ("if" if k == 0 else "elif", var, key(f)))
             body(ind + 1, f)
         return
     mid = len(fields) // 2
-    g.line(ind, "if fid < %d:" % fields[mid].fid)
-    _dispatch(g, ind + 1, fields[:mid], body)
+    g.line(ind, "if %s < %d:" % (var, key(fields[mid])))
+    _dispatch(g, ind + 1, fields[:mid], body, var, key)
     g.line(ind, "else:")
-    _dispatch(g, ind + 1, fields[mid:], body)
+    _dispatch(g, ind + 1, fields[mid:], body, var, key)
 
 
 # ---------------------------------------------------------------------------
