@@ -442,15 +442,16 @@ def _pickle_by_constructor(classes) -> None:
     from dataclasses import fields
 
     for cls in classes:
-        names = [f.name for f in fields(cls)]
         assert all(f.init for f in fields(cls)), cls
-        if len(names) == 1:
-            one = operator.attrgetter(names[0])
-            cls.__reduce_ex__ = (lambda one: lambda self, _protocol: (type(self), (one(self),)))(one)
-        else:
-            many = operator.attrgetter(*names)
-            cls.__reduce_ex__ = (lambda many: lambda self, _protocol: (type(self), many(self)))(many)
+        cls.__reduce_ex__ = _constructor_reducer([f.name for f in fields(cls)])
 
+
+def _constructor_reducer(names: list):
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda self, _protocol: (type(self), (one(self),))
+    many = operator.attrgetter(*names)  # a tuple of the values, in __init__ order
+    return lambda self, _protocol: (type(self), many(self))
 
 _pickle_by_constructor([c for c in list(globals().values())
                         if isinstance(c, type) and c.__module__ == __name__

@@ -371,7 +371,7 @@ class TokenStream:
         match = self._regex.match
         kinds = self._kinds
         keywords = KEYWORDS
-        field_match = _SIMPLE_FIELD.match if self.fields else None
+        fields = self.fields
         n = len(text)
         pos = 0
         while pos < n:
@@ -392,11 +392,10 @@ class TokenStream:
             elif ttype == "IDENTIFIER":
                 yield Token(keywords.get(value, "IDENTIFIER"), value, pos, end)
             elif ttype == "INT_CONST":
-                if field_match is not None:
-                    fm = field_match(text, pos)
-                    f = self._field(fm) if fm is not None else None
-                    if f is not None:
-                        tok, pos = self._field_run(f, fm.end(), pos)
+                if fields:
+                    run = self._field_run(pos)
+                    if run is not None:
+                        tok, pos = run
                         yield tok
                         continue
                 tok = Token(ttype, int(value, 10) if end - pos <= MAX_INT_DIGITS
@@ -448,33 +447,29 @@ class TokenStream:
         ctx.id_offsets[id(f)] = start
         return f
 
-    def _field_run(self, first, end: int, start: int) -> tuple:
-        """``(FIELD token, position after it)``: ``first`` and the plain fields that
-        follow it, with only whitespace and comments between them (the comments are
-        recorded as the main loop would). One token for a whole run of fields is one
-        shift and one reduction for the parser instead of three per field."""
+    def _field_run(self, start: int):
+        """``(FIELD token, position after it)`` of the plain fields from ``start`` on,
+        with only whitespace and comments between them (recorded as the main loop
+        would), or None when none starts there. One token for a whole run of fields
+        is one shift and one reduction for the parser instead of three per field."""
         text, match, kinds = self.text, self._regex.match, self._kinds
         field_match = _SIMPLE_FIELD.match
         comments = self.comments
-        run = [first]
-        pos = end
+        run = []
+        pos = end = start
         while True:
-            m = match(text, pos)
-            if m is None:
-                break
-            ttype = kinds[m.lastindex][1]
-            if ttype is None:  # whitespace
-                pos = m.end()
-                continue
-            if ttype in _COMMENT_KINDS:
-                comments.append(Comment(m.group(), Span.of(pos, m.end()),
-                                        doc=ttype == "DOC_COMMENT"))
-                pos = m.end()
-                continue
-            fm = field_match(text, pos) if ttype == "INT_CONST" else None
+            fm = field_match(text, pos)  # matches only where an integer token starts
             f = self._field(fm) if fm is not None else None
             if f is None:
                 break
             run.append(f)
             end = pos = fm.end()
-        return Token("FIELD", run, start, end), pos
+            while (m := match(text, pos)) is not None:  # up to the next token
+                ttype = kinds[m.lastindex][1]
+                if ttype in _COMMENT_KINDS:
+                    comments.append(Comment(m.group(), Span.of(pos, m.end()),
+                                            doc=ttype == "DOC_COMMENT"))
+                elif ttype is not None:  # not whitespace
+                    break
+                pos = m.end()
+        return (Token("FIELD", run, start, end), pos) if run else None

@@ -1154,19 +1154,25 @@ def _bin_struct_field(g, ind, f, obj="obj", ctx0=()):
     if inline is None or not _chainable(inline):
         _bin_field(g, ind, f, obj, ctx0)
         return
+    g.line(ind, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
+    _bin_chained_struct(g, ind + 1, f, inline, obj, ctx0)
+    g.default_else(ind, f, obj)
+
+
+def _bin_chained_struct(g, ind, f, inline, obj, ctx0):
+    """Struct field ``f`` whose header matched (``pos`` still at it): by one chain
+    of unpacks when its leaf ``inline`` fields are all there, else by its decoder."""
     L = g.line
     ctx = ctx0 + (("f", f.seg),)
     dst = "%s.%s" % (obj, f.attr)
-    L(ind, "if buf.startswith(%s, pos):" % g.const(W.S_BH.pack(f.ttype, f.fid), "_h"))
-    L(ind + 1, "pos += 3")
-    L(ind + 1, "if d1 <= 0:")
-    L(ind + 2, "_err_depth()", ctx)
-    L(ind + 1, "while True:")
+    L(ind, "pos += 3")
+    L(ind, "if d1 <= 0:")
+    L(ind + 1, "_err_depth()", ctx)
+    L(ind, "while True:")
     x = g.var("x")
-    g.read_struct_chain(ind + 2, f.targs, inline, x, ["%s = %s" % (dst, x), "break"], ctx)
-    L(ind + 2, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(f.targs)), ctx)
-    L(ind + 2, "break")
-    g.default_else(ind, f, obj)
+    g.read_struct_chain(ind + 1, f.targs, inline, x, ["%s = %s" % (dst, x), "break"], ctx)
+    L(ind + 1, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(f.targs)), ctx)
+    L(ind + 1, "break")
 
 
 def _bin_field(g, ind, f, obj="obj", ctx0=()):
@@ -1198,6 +1204,40 @@ def _bin_run_values(g, ind, run, heads, obj, ctx0):
                    ctx0 + (("f", f.seg),))
 
 
+def _run_heads(g, run):
+    """``(fmt, width, names, checks, heads)`` of a run's fused unpack: the struct
+    format, its size, the locals it unpacks into, the header tests, and per field
+    the locals of its value or head."""
+    fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
+    names, checks, heads = [], [], []
+    for f in run:
+        t, fi = g.var("t"), g.var("f")
+        names += [t, fi]
+        checks.append("%s == %d and %s == %d" % (t, f.ttype, fi, f.fid))
+        head = [g.var("v") for _ in range(_HEAD_ITEMS.get(f.ttype, 1))]
+        names += head
+        heads.append(head)
+    return fmt, struct.calcsize(fmt), names, checks, heads
+
+
+def _bin_run_tail(g, ind, t, a, dst, ctx, head):
+    """What follows a run's unpack for its last field when that is a container or
+    a struct: the element types checked and the body read (``head``: its locals)."""
+    L = g.line
+    if t in (_LIST, _SET):
+        et, ln = head
+        L(ind, "if %s and %s != %d:" % (ln, et, a[0]))
+        L(ind + 1, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
+        g.read_seq_body(ind, t, a, dst, ctx, ln)
+    elif t == _MAP:
+        kt, vt, ln = head
+        L(ind, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
+        L(ind + 1, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
+        g.read_map_body(ind, a, dst, ctx, ln)
+    else:
+        L(ind, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
+
+
 def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     """A run of fields in canonical order: one unpack when all are present,
     field by field otherwise (absent optional fields, other orders).
@@ -1210,17 +1250,7 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     if len(run) == 1 and run[0].ttype == _STRUCT:  # nothing to fuse
         _bin_struct_field(g, ind, run[0], obj, ctx0)
         return
-    fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
-    width = struct.calcsize(fmt)
-    names, checks = [], []
-    heads = []
-    for f in run:
-        t, fi = g.var("t"), g.var("f")
-        names += [t, fi]
-        checks.append("%s == %d and %s == %d" % (t, f.ttype, fi, f.fid))
-        head = [g.var("v") for _ in range(_HEAD_ITEMS.get(f.ttype, 1))]
-        names += head
-        heads.append(head)
+    fmt, width, names, checks, heads = _run_heads(g, run)
     last, head = run[-1], heads[-1]
     t, a = last.ttype, last.targs
     ctx = ctx0 + (("f", last.seg),)
@@ -1255,18 +1285,7 @@ def _bin_run(g, run, ind=2, obj="obj", ctx0=()):
     L(ind + 2, "pos += %d" % (3 + struct.calcsize(">" + _HEAD_FMT[t])))
     g.default_else(ind + 1, last, obj)
     L(ind, "if %s:" % ok)
-    if t in (_LIST, _SET):
-        et, ln = head
-        L(ind + 1, "if %s and %s != %d:" % (ln, et, a[0]))
-        L(ind + 2, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
-        g.read_seq_body(ind + 1, t, a, dst, ctx, ln)
-    elif t == _MAP:
-        kt, vt, ln = head
-        L(ind + 1, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
-        L(ind + 2, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
-        g.read_map_body(ind + 1, a, dst, ctx, ln)
-    else:
-        L(ind + 1, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
+    _bin_run_tail(g, ind + 1, t, a, dst, ctx, head)
 
 
 def _bin_canonical(g, fields):
@@ -1299,25 +1318,9 @@ def _bin_run_or_leave(g, run, ind, obj="obj", ctx0=()):
         if inline is None or not _chainable(inline):
             g.read(ind, t, a, dst, ctx, hdr=3)
             return
-        L(ind, "pos += 3")
-        L(ind, "if d1 <= 0:")
-        L(ind + 1, "_err_depth()", ctx)
-        L(ind, "while True:")
-        x = g.var("x")
-        g.read_struct_chain(ind + 1, a, inline, x, ["%s = %s" % (dst, x), "break"], ctx)
-        L(ind + 1, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
-        L(ind + 1, "break")
+        _bin_chained_struct(g, ind, last, inline, obj, ctx0)
         return
-    fmt = ">" + "".join("bh" + _HEAD_FMT[f.ttype] for f in run)
-    width = struct.calcsize(fmt)
-    names, checks, heads = [], [], []
-    for f in run:
-        tv, fv = g.var("t"), g.var("f")
-        names += [tv, fv]
-        checks.append("%s == %d and %s == %d" % (tv, f.ttype, fv, f.fid))
-        head = [g.var("v") for _ in range(_HEAD_ITEMS.get(f.ttype, 1))]
-        names += head
-        heads.append(head)
+    fmt, width, names, checks, heads = _run_heads(g, run)
     head = heads[-1]
     L(ind, "if pos + %d > n:" % width)
     L(ind + 1, "break")
@@ -1328,18 +1331,8 @@ def _bin_run_or_leave(g, run, ind, obj="obj", ctx0=()):
     L(ind, "pos += %d" % width)
     if t == _STRING:
         g.read_string_body(ind, a, dst, ctx, head[0])
-    elif t in (_LIST, _SET):
-        et, ln = head
-        L(ind, "if %s and %s != %d:" % (ln, et, a[0]))
-        L(ind + 1, "_err_elem_type(%s, %d)" % (et, a[0]), ctx)
-        g.read_seq_body(ind, t, a, dst, ctx, ln)
-    elif t == _MAP:
-        kt, vt, ln = head
-        L(ind, "if %s and (%s != %d or %s != %d):" % (ln, kt, a[0], vt, a[2]))
-        L(ind + 1, "_err_map_types(%s, %s, %d, %d)" % (kt, vt, a[0], a[2]), ctx)
-        g.read_map_body(ind, a, dst, ctx, ln)
-    elif t == _STRUCT:
-        L(ind, "%s, pos = %s(buf, pos, d1)" % (dst, g.struct_fn(a)), ctx)
+    elif t not in W.BIN_WIDTH:
+        _bin_run_tail(g, ind, t, a, dst, ctx, head)
 
 
 def _bin_dispatch_loop(g, fields):
@@ -1350,7 +1343,8 @@ def _bin_dispatch_loop(g, fields):
     with another wire type) takes the slow branch, which skips unknown fields."""
     L = g.line
     order = sorted(fields, key=lambda f: f.fid)
-    table = {W.S_BH.pack(f.ttype, f.fid): k for k, f in enumerate(order, 1)}
+    number = {f.fid: k for k, f in enumerate(order, 1)}
+    table = {W.S_BH.pack(f.ttype, f.fid): number[f.fid] for f in order}
     L(2, "while True:")
     L(3, "k = %s.get(buf[pos:pos + 3])" % g.const(table, "_hd"))
     L(3, "if k is None:")
@@ -1364,12 +1358,11 @@ def _bin_dispatch_loop(g, fields):
     if not order:
         return
     L(3, "pos += 3")
-    numbered = {id(f): k for k, f in enumerate(order, 1)}
 
     def body(ind, f):
         g.read(ind, f.ttype, f.targs, "obj." + f.attr, (("f", f.seg),))
 
-    _dispatch(g, 3, order, body, "k", lambda f: numbered[id(f)])
+    _dispatch(g, 3, order, body, "k", lambda f: number[f.fid])
 
 
 def _rest_prologue(g):
