@@ -112,4 +112,4 @@ def _normalized(name: str, args: list) -> list:
 
 
 # The subcommands register themselves on ``app`` (check first: --help lists them so).
-from thriftgen.commands import check, gen, trim, call  # noqa: E402,F401,I001
+from thriftgen.commands import check, gen, trim, call, audit  # noqa: E402,F401,I001

@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 #: Subcommands; anything else on the command line is handed to the generator.
-SUBCOMMANDS = {"check", "trim", "gen", "call"}
+SUBCOMMANDS = {"check", "trim", "gen", "call", "audit"}
 
 
 def _version_callback(value: bool) -> None:

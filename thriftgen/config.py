@@ -44,7 +44,8 @@ JOB_KEYS = {
     "recursive": "true or false",
     "trim": "a table of trim settings",
 }
-TOP_KEYS = tuple(JOB_KEYS) + ("jobs",)
+#: ``audit`` is read by :mod:`thriftgen.audit.policy`; jobs ignore it.
+TOP_KEYS = tuple(JOB_KEYS) + ("jobs", "audit")
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -208,7 +209,7 @@ def load_config(path: str) -> Config:
         raise ConfigError(f"{_display(path)}: {prefix or 'the file'} must be a table")
     _check_keys(table, TOP_KEYS, path, prefix)
     jobs_value = table.get("jobs")
-    defaults = {k: v for k, v in table.items() if k != "jobs"}
+    defaults = {k: v for k, v in table.items() if k not in ("jobs", "audit")}
     if jobs_value is None:
         if "idl" not in table:
             raise ConfigError(f"{_display(path)}: {prefix or 'the file'} defines no job: give "

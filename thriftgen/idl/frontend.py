@@ -18,15 +18,18 @@ from thriftgen.idl.loader import Program, gc_paused, load_program
 
 
 def load_checked_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
-                         sink: Optional[DiagnosticSink] = None, cache=None) -> Program:
-    """Parse, resolve and check ``roots``; raises IDLError with every diagnostic."""
+                         sink: Optional[DiagnosticSink] = None, cache=None,
+                         names: Optional[dict] = None) -> Program:
+    """Parse, resolve and check ``roots``; raises IDLError with every diagnostic.
+    ``names``: display names of files (see :class:`~thriftgen.idl.loader.Loader`)."""
     sink = sink if sink is not None else DiagnosticSink()
     with gc_paused():  # see gc_paused: the AST is built and walked, never cyclic garbage
-        return _load_checked(roots, include_dirs, sink, cache)
+        return _load_checked(roots, include_dirs, sink, cache, names=names)
 
 
-def _load_checked(roots, include_dirs, sink: DiagnosticSink, cache, jobs=None) -> Program:
-    program = load_program(roots, include_dirs, sink, cache, jobs)
+def _load_checked(roots, include_dirs, sink: DiagnosticSink, cache, jobs=None,
+                  names=None) -> Program:
+    program = load_program(roots, include_dirs, sink, cache, jobs, names=names)
     key = cache.program_key(program.fingerprint()) if cache is not None else None
     cached = cache.get_check(key) if key is not None else None
     if cached is not None:

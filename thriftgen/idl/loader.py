@@ -281,10 +281,15 @@ class Loader:
     ``texts``: real path -> decoded text to parse instead of the file's own (the
     trimming front end's masked texts, see :mod:`thriftgen.idl.skeleton`); those
     files bypass the cache, and diagnostics still quote the file itself.
+
+    ``names``: real path -> the name diagnostics give the file instead of its path
+    (the audit's old side, read from git, is ``REF:path``).
     """
 
     def __init__(self, include_dirs: Sequence[str] = (), sink: Optional[DiagnosticSink] = None,
-                 cache=None, jobs: Optional[int] = None, texts: Optional[dict] = None):
+                 cache=None, jobs: Optional[int] = None, texts: Optional[dict] = None,
+                 names: Optional[dict] = None):
+        self.names = names or {}
         self.include_dirs = [os.path.abspath(d) for d in include_dirs]
         self.sink = sink if sink is not None else DiagnosticSink()
         self.cache = cache
@@ -509,7 +514,7 @@ class Loader:
                 self.sink.error(f"no such IDL file: {r}")
                 continue
             root_reals.append(os.path.realpath(r))
-        return [(real, display_path(os.path.abspath(self._given(real, roots))))
+        return [(real, self.names.get(real) or display_path(os.path.abspath(self._given(real, roots))))
                 for real in root_reals]
 
     def load(self, roots: Sequence[str]) -> Program:
@@ -568,13 +573,13 @@ class Loader:
                     inc.loc, len(inc.path) + 2)
                 continue
             pf.includes[alias] = target
-            self._visit(target, display_path(target), stack, order)
+            self._visit(target, self.names.get(target) or display_path(target), stack, order)
         stack.pop()
         order.append(real)
 
     def _display_of(self, real: str) -> str:
         pf = self.files.get(real)
-        return pf.display if pf else display_path(real)
+        return pf.display if pf else self.names.get(real) or display_path(real)
 
 
 _FORK_TASK = None
@@ -655,11 +660,12 @@ def _share(order: list, data: dict, fraction: float) -> list:
 
 def load_program(roots: Sequence[str], include_dirs: Sequence[str] = (),
                  sink: Optional[DiagnosticSink] = None, cache=None,
-                 jobs: Optional[int] = None) -> Program:
+                 jobs: Optional[int] = None, names: Optional[dict] = None) -> Program:
     """Parse ``roots`` and their includes. Raises :class:`IDLError` on errors.
-    ``jobs``: parse processes (see :class:`Loader`; None: parallel for big inputs)."""
+    ``jobs``: parse processes (see :class:`Loader`; None: parallel for big inputs);
+    ``names``: display names of files (see :class:`Loader`)."""
     with gc_paused():
-        return Loader(include_dirs, sink, cache, jobs).load(roots)
+        return Loader(include_dirs, sink, cache, jobs, names=names).load(roots)
 
 
 __all__ = ["Program", "ParsedFile", "Loader", "load_program", "IDLError", "display_path", "gc_paused",

@@ -1,0 +1,177 @@
+"""``thriftgen audit OLD NEW`` and ``thriftgen audit --against REF [IDL...]``.
+
+Reports the changes from the old version to the new one that break the wire
+(on by default) or the generated code (``--enable source``), as compiler-style
+diagnostics located in the new version with a ``note: was ...`` in the old
+one, or as JSON. Exit code 1 when a finding at error severity remains.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import List, Optional, Sequence
+
+import typer
+
+from thriftgen.cliapp import CACHE_DIR_OPT, INCLUDE_OPT, NO_CACHE_OPT, app, make_cache, use_color
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"thriftgen: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _list_rules() -> None:
+    from thriftgen.audit.rules import RULES
+
+    width = max(len(r) for r in RULES)
+    for rule in RULES.values():
+        typer.echo(f"{rule.id:<{width}}  {rule.category:<6}  {rule.severity:<7}  {rule.doc}")
+
+
+@app.command("audit")
+def audit_cmd(
+    idls: Optional[List[str]] = typer.Argument(
+        None, metavar="OLD NEW | IDL...",
+        help="Two files, the old version and the new one; with --against, the new "
+             "version's root files (none: those of the configured jobs)."),
+    against: Optional[str] = typer.Option(
+        None, "--against", metavar="REF",
+        help="Compare with the files as they are at this git revision (HEAD, origin/main, "
+             "a tag, a commit), read with git without a checkout."),
+    include: List[str] = INCLUDE_OPT,
+    old_include: List[str] = typer.Option(
+        [], "--old-include", "--old-I", metavar="DIR",
+        help="Include directory of the old version (repeatable; default: those of -I)."),
+    enable: List[str] = typer.Option(
+        [], "--enable", metavar="RULE|CATEGORY",
+        help="Also report this rule or category ('source'); repeatable."),
+    disable: List[str] = typer.Option(
+        [], "--disable", metavar="RULE|CATEGORY", help="Do not report this rule or category."),
+    ignore: List[str] = typer.Option(
+        [], "--ignore", metavar="RULE:SUBJECT",
+        help="Accept this break (e.g. field-type-changed:Span.tags; wildcards allowed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON on stdout."),
+    werror: bool = typer.Option(False, "--werror", help="Treat warnings as errors."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors."),
+    config: Optional[str] = typer.Option(
+        None, "--config", metavar="FILE",
+        help="Configuration file with [tool.thriftgen.audit] (default: the one found from "
+             "the working directory)."),
+    job_names: List[str] = typer.Option(
+        [], "--job", metavar="NAME", help="With --against and no IDL: only this configured job."),
+    list_rules: bool = typer.Option(False, "--list-rules", help="List the rules and exit."),
+    cache_dir: Optional[str] = CACHE_DIR_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+) -> None:
+    """Report wire-breaking changes between two versions of an IDL."""
+    if list_rules:
+        _list_rules()
+        return
+    from thriftgen.audit.gitref import GitError
+    from thriftgen.audit.policy import PolicyError, load_policy
+    from thriftgen.config import ConfigError
+
+    try:
+        policy = load_policy(config).merged(enable, disable, ignore)
+    except (PolicyError, ConfigError) as e:
+        _fail(str(e), 2)
+    idls = list(idls or [])
+    runs = []  # (old roots, new roots, old -I, new -I)
+    if against is None:
+        if len(idls) != 2:
+            _fail("give the old and the new file (thriftgen audit OLD NEW), or --against REF", 2)
+        runs.append(([idls[0]], [idls[1]], list(old_include or include), list(include)))
+    elif idls:
+        runs.append((None, idls, list(old_include or include), list(include)))
+    else:
+        from thriftgen.config import configured_jobs
+        from thriftgen.runtime.errors import ThriftgenError
+
+        try:
+            _, jobs, _ = configured_jobs(config, job_names)
+        except ThriftgenError as e:
+            _fail(str(e), 2)
+        for job in jobs:
+            dirs = [*job.include_dirs, *include]
+            runs.append((None, list(job.roots), dirs, dirs))
+    cache = make_cache(cache_dir, no_cache)
+    try:
+        outcome = [_run(against, *run, cache) for run in runs]
+    except GitError as e:
+        _fail(str(e))
+    _print(outcome, policy, as_json, quiet, werror)
+
+
+def _run(against: Optional[str], old_roots: Optional[List[str]], new_roots: List[str],
+         old_dirs: List[str], new_dirs: List[str], cache):
+    """Load both versions and compare them: ``(findings, sources, files compared)``."""
+    from thriftgen.audit import merged_sources, root_pairs
+    from thriftgen.audit.compare import audit_programs
+    from thriftgen.audit.gitref import materialize
+
+    with tempfile.TemporaryDirectory(prefix="thriftgen-audit-") as tmp:
+        names = None
+        if against is not None:
+            tree = materialize(against, new_roots, old_dirs, tmp)
+            old_given, old_dirs, names = tree.roots, tree.include_dirs, tree.names
+        else:
+            old_given = list(old_roots or [])
+        old, old_sources = _load([r for r in old_given if r is not None], old_dirs, cache, names,
+                                 "old version" + (f" ({against})" if against else ""))
+        new, new_sources = _load(new_roots, new_dirs, cache, None, "new version")
+        findings = audit_programs(old, new, root_pairs(old, new, old_given, new_roots))
+        # Quote lines later: keep the texts, the temporary tree goes away.
+        return findings, merged_sources(old_sources, new_sources), len(new.files)
+
+
+def _load(roots: Sequence[str], dirs: Sequence[str], cache, names, what: str):
+    from thriftgen.cliapp import report
+    from thriftgen.diagnostics import DiagnosticSink, IDLError
+    from thriftgen.idl.frontend import load_checked_program
+    from thriftgen.idl.loader import Program
+
+    sink = DiagnosticSink()
+    if not roots:
+        return Program([], {}), sink.sources
+    try:
+        program = load_checked_program(roots, dirs, sink, cache, names=names)
+    except IDLError:
+        report(sink, quiet=True)
+        _fail(f"the {what} does not check; nothing was compared")
+    return program, sink.sources
+
+
+def _print(outcome: list, policy, as_json: bool, quiet: bool, werror: bool) -> None:
+    from thriftgen.audit import AuditResult, apply_policy, merged_sources, to_diagnostic
+    from thriftgen.audit import to_json as result_json
+    from thriftgen.diagnostics import format_diagnostic
+
+    result = AuditResult()
+    files = 0
+    sources = merged_sources(*(o[1] for o in outcome))
+    for findings, _, count in outcome:
+        part = apply_policy(findings, policy)
+        result.verdicts.extend(part.verdicts)
+        result.ignored += part.ignored
+        files += count
+    if as_json:
+        typer.echo(json.dumps(result_json(result, files), indent=2))
+    else:
+        color = use_color()
+        shown = [v for v in result.verdicts if not quiet or v.severity == "error"]
+        for v in shown:
+            typer.echo(format_diagnostic(to_diagnostic(v), sources, color), err=True)
+        typer.echo(_summary(result, files, policy), err=True)
+    if result.errors or (werror and result.warnings):
+        raise typer.Exit(1)
+
+
+def _summary(result, files: int, policy) -> str:
+    rules = ", ".join(dict.fromkeys(policy.enable))
+    ignored = f"; {result.ignored} accepted by ignore" if result.ignored else ""
+    if not result.verdicts:
+        return f"audit: no breaking changes in {files} file(s) (rules: {rules}{ignored})"
+    return (f"audit: {result.errors} error(s), {result.warnings} warning(s) in {files} file(s) "
+            f"(rules: {rules}{ignored})")
