@@ -491,7 +491,8 @@ class Auditor:
                              f"'{other.name}'", other, v, was)
         for v in n.values:
             before = old_by_value.get(v.value)
-            if before is not None and before.name != v.name and v.name in old_by_name:
+            if before is not None and before.name != v.name and (
+                    v.name in old_by_name or before.name in new_by_name):  # else a rename
                 self._report("enum-value-reused", f"{n.name}.{v.name}",
                              f"{v.value} meant '{n.name}.{before.name}' and now means "
                              f"'{n.name}.{v.name}'", v, before, f"was {before.name} = {before.value}")
@@ -569,14 +570,17 @@ class Auditor:
             self._report("method-streaming-changed", subject,
                          f"streaming mode of '{subject}' changed from {o_mode} to {n_mode}",
                          n, o, "was here")
-        if o.return_type is not None:
-            why = ("void" if n.return_type is None else
-                   self.wire_difference(op, o.return_type, np, n.return_type))
-            if why == "void":
-                why = f"{type_display(o.return_type)} became void"
-            if why is not None and not o.oneway:
-                self._report("method-return-type-changed", subject,
-                             f"return type of '{subject}' changed: {why}", n, o, "was here")
+        # void <-> T breaks too: a client expecting a value reports a missing result.
+        if o.oneway or n.oneway or (o.return_type is None and n.return_type is None):
+            why = None
+        elif o.return_type is None or n.return_type is None:
+            why = (f"{type_display(o.return_type) if o.return_type else 'void'} became "
+                   f"{type_display(n.return_type) if n.return_type else 'void'}")
+        else:
+            why = self.wire_difference(op, o.return_type, np, n.return_type)
+        if why is not None:
+            self._report("method-return-type-changed", subject,
+                         f"return type of '{subject}' changed: {why}", n, o, "was here")
         self._compare_fields(subject, op, o.args, np, n.args, "args", n)
         if not (o.oneway or n.oneway):
             self._compare_fields(subject, op, o.throws, np, n.throws, "throws", n)
