@@ -482,3 +482,70 @@ def test_against_git_history(tmp_path):
     common.write_text("enum Color {\n  RED = 1\n}\n")
     proc = run_cli("--against", "HEAD", "--no-cache", cwd=repo)
     assert proc.returncode == 1 and "[enum-value-removed]" in proc.stderr
+
+
+# --------------------------------------------------------------------------- caches and speed
+
+
+def test_unchanged_files_are_not_compared_or_unpickled(tmp_path):
+    from thriftgen.idl.cache import ParseCache
+
+    for side in ("old", "new"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "leaf.thrift").write_text("struct Leaf {\n  1: i32 a\n}\n")
+        (tmp_path / side / "mid.thrift").write_text(
+            'include "leaf.thrift"\nstruct Mid {\n  1: leaf.Leaf l\n}\n')
+        (tmp_path / side / "root.thrift").write_text(
+            'include "mid.thrift"\nstruct Root {\n  1: mid.Mid m\n}\n')
+    # Only the leaf changes: mid and root have the same bytes but see a changed include.
+    (tmp_path / "new" / "leaf.thrift").write_text("struct Leaf {\n  1: i64 a\n}\n")
+    (tmp_path / "old" / "other.thrift").write_text("struct Other {\n  1: i32 o\n}\n")
+    (tmp_path / "new" / "other.thrift").write_text("struct Other {\n  1: i32 o\n}\n")
+    for side in ("old", "new"):
+        text = (tmp_path / side / "root.thrift").read_text()
+        (tmp_path / side / "root.thrift").write_text('include "other.thrift"\n' + text)
+    cache = ParseCache(str(tmp_path / "cache"))
+    for _ in range(2):  # the second load is served by the cache: documents load lazily
+        old = load_checked_program([str(tmp_path / "old" / "root.thrift")], cache=cache)
+        new = load_checked_program([str(tmp_path / "new" / "root.thrift")], cache=cache)
+    findings = findings_of(old, new)
+    assert [(f.rule, f.subject) for f in findings] == [("field-type-changed", "Leaf.a")]
+    unpickled = {os.path.basename(pf.path) for prog in (old, new) for pf in prog
+                 if pf._document is not None}
+    assert "other.thrift" not in unpickled  # same bytes, same includes: never looked into
+
+
+def test_findings_cache_and_replayed_runs(tmp_path):
+    write_pair(tmp_path, by_name("field type changed"))
+    env = {"THRIFTGEN_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_cli("old/api.thrift", "new/api.thrift", cwd=tmp_path, env_extra=env)
+    again = run_cli("old/api.thrift", "new/api.thrift", cwd=tmp_path, env_extra=env)
+    assert first.returncode == again.returncode == 1
+    assert first.stderr == again.stderr
+    as_json = run_cli("old/api.thrift", "new/api.thrift", "--json", cwd=tmp_path, env_extra=env)
+    assert json.loads(as_json.stdout)["errors"] == 1
+    assert run_cli("old/api.thrift", "new/api.thrift", "--json", cwd=tmp_path,
+                   env_extra=env).stdout == as_json.stdout
+    # An edit is seen (the replay checks every input), and so is a new policy file.
+    (tmp_path / "new" / "api.thrift").write_text("struct S {\n  1: i32 a\n}\n")
+    assert run_cli("old/api.thrift", "new/api.thrift", cwd=tmp_path, env_extra=env
+                   ).returncode == 0
+    (tmp_path / "new" / "api.thrift").write_text("struct S {\n  1: i64 a\n}\n")
+    (tmp_path / "thriftgen.toml").write_text('[audit]\nignore = ["*:S.a"]\n')
+    proc = run_cli("old/api.thrift", "new/api.thrift", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0 and "1 accepted by ignore" in proc.stderr
+
+
+def test_a_corrupt_findings_entry_is_recomputed(tmp_path):
+    from thriftgen.audit import cached_audit
+    from thriftgen.idl.cache import ParseCache
+
+    old, new = programs(tmp_path, by_name("field type changed"))
+    cache = ParseCache(str(tmp_path / "cache"))
+    pairs = root_pairs(old, new, old.roots, new.roots)
+    expected = cached_audit(old, new, pairs, cache)
+    assert cached_audit(old, new, pairs, cache) == expected
+    shown = json.dumps([[old.files[o].display, new.files[n].display] for o, n in pairs])
+    key = cache.result_key("audit", old.fingerprint(), new.fingerprint(), shown.encode())
+    cache.put_result("audit", key, b'[["no-such-rule", "S.a", "m", null, 1, null, ""]]')
+    assert cached_audit(old, new, pairs, cache) == expected

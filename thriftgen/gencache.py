@@ -378,6 +378,9 @@ def up_to_date_run(argv: list) -> dict | None:
         return None
     if argv and argv[0] == "check":
         return _fresh_check(argv)
+    if argv and argv[0] == "audit":
+        # Two files compared; --against reads git, which no recorded input covers.
+        return None if any(a.startswith("--against") for a in argv) else _fresh_check(argv)
     if argv and argv[0] == "gen":
         argv = argv[1:]
     cache = _cache_args(argv)
@@ -407,15 +410,16 @@ def _fresh_check(argv: list) -> dict | None:
     return gen.fresh_run(gen.run_key(os.getcwd(), argv))
 
 
-def record_check(argv: list, inputs: dict, stderr: str, exit_code: int) -> None:
-    """Remember a ``thriftgen check`` verdict; :func:`up_to_date_run` replays it
-    while every input hashes the same (a warm check imports no parser at all)."""
+def record_check(argv: list, inputs: dict, stderr: str, exit_code: int, stdout: str = "") -> None:
+    """Remember a ``thriftgen check`` (or ``audit OLD NEW``) verdict;
+    :func:`up_to_date_run` replays it while every input hashes the same (a warm
+    check imports no parser at all)."""
     if not check_replayable(argv):
         return
     gen = GenCache(_cache_args(argv)[0])
     gen.store_run(gen.run_key(os.getcwd(), argv), {
         "cwd": os.getcwd(), "inputs": inputs, "globs": [], "jobs": [],
-        "stdout": "", "stderr": stderr, "exit": exit_code})
+        "stdout": stdout, "stderr": stderr, "exit": exit_code})
 
 
 __all__ = ["GenCache", "FormatCache", "cache_root", "generator_fingerprint", "file_digest",

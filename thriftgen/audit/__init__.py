@@ -9,6 +9,7 @@ severity, accepted breaks), and render diagnostics or JSON (here).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -16,10 +17,11 @@ from thriftgen.audit.compare import Finding, audit_programs
 from thriftgen.audit.policy import AuditPolicy
 from thriftgen.audit.rules import RULES
 from thriftgen.diagnostics import ERROR, NOTE, WARNING, Diagnostic, SourceMap
+from thriftgen.idl.ast import Loc
 from thriftgen.idl.loader import Program
 
 __all__ = ["AuditResult", "Verdict", "apply_policy", "audit_programs", "Finding", "AuditPolicy",
-           "to_diagnostic", "to_json"]
+           "to_diagnostic", "to_json", "cached_audit", "root_pairs"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,53 @@ def root_pairs(old: Program, new: Program, old_roots: Sequence[Optional[str]],
         if o is not None:
             pairs.append((os.path.realpath(o), os.path.realpath(n)))
     return [(o, n) for o, n in pairs if o in old.files and n in new.files]
+
+
+# --------------------------------------------------------------------------- findings cache
+
+
+def cached_audit(old: Program, new: Program, pairs: List[Tuple[str, str]], cache) -> List[Finding]:
+    """:func:`audit_programs`, answered from ``cache`` when the same two programs (by
+    fingerprint: every file's name, bytes and includes) were compared before. The
+    entry is JSON checked field by field: a bad one is recomputed, never trusted."""
+    if cache is None:
+        return audit_programs(old, new, pairs)
+    shown = json.dumps([[old.files[o].display, new.files[n].display] for o, n in pairs])
+    key = cache.result_key("audit", old.fingerprint(), new.fingerprint(), shown.encode())
+    payload = cache.get_result("audit", key)
+    if payload is not None:
+        findings = _decode_findings(payload)
+        if findings is not None:
+            return findings
+    findings = audit_programs(old, new, pairs)
+    cache.put_result("audit", key, json.dumps([_encode_finding(f) for f in findings]).encode())
+    return findings
+
+
+def _encode_finding(f: Finding) -> list:
+    return [f.rule, f.subject, f.message, list(f.loc) if f.loc else None, f.width,
+            list(f.old_loc) if f.old_loc else None, f.old_message]
+
+
+def _loc_of(value) -> Optional[Loc]:
+    if value is None:
+        return None
+    file, line, col = value
+    if not (isinstance(file, str) and type(line) is int and type(col) is int):
+        raise ValueError(value)
+    return Loc(file, line, col)
+
+
+def _decode_findings(payload: bytes) -> Optional[List[Finding]]:
+    try:
+        out = []
+        for rule, subject, message, loc, width, old_loc, old_message in json.loads(payload):
+            if rule not in RULES or not all(isinstance(x, str) for x in
+                                            (subject, message, old_message)) \
+                    or type(width) is not int:
+                return None
+            out.append(Finding(rule, subject, message, _loc_of(loc), width, _loc_of(old_loc),
+                               old_message))
+        return out
+    except (ValueError, TypeError):
+        return None

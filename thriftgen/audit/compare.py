@@ -31,7 +31,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from thriftgen.idl import ast
 from thriftgen.idl.ast import Loc
 from thriftgen.idl.checker import STREAMING_KEY, type_display
-from thriftgen.idl.loader import Program
+from thriftgen.idl.loader import Program, gc_paused
 from thriftgen.idl.printer import print_const_value
 
 
@@ -113,13 +113,30 @@ class Auditor:
         self.old = old
         self.new = new
         self.file_pairs = _pair_files(old, new, root_pairs)  # old path -> new path
+        # Pairs whose bytes and includes are the same on both sides: nothing in them can
+        # differ, so they are neither compared nor even unpickled unless looked into.
+        self.unchanged = _unchanged_pairs(old, new, self.file_pairs)
+        self._unchanged_new = set(self.unchanged.values())
         self.findings: List[Finding] = []
         self.image: Dict[int, _Def] = {}  # id(old node) -> its new definition
         self.origin: Dict[int, _Def] = {}  # id(new node) -> its old definition
         self.how: Dict[int, str] = {}  # id(old node) -> "same" | "renamed" | "moved"
         self._compatible: Dict[Tuple[int, int], Optional[str]] = {}
+        self._unmatched: set = set()  # names of old definitions not matched yet
 
     # -- matching --------------------------------------------------------------
+
+    def _image(self, path: str, node) -> Optional[_Def]:
+        """The new definition matched with old ``node`` (defined in ``path``), if any."""
+        new_path = self.unchanged.get(path)
+        if new_path is None:
+            return self.image.get(id(node))
+        found = self.new.files[new_path].symbols.get(node.name)
+        return _Def(new_path, found) if found is not None else None
+
+    def _claimed(self, path: str, node) -> bool:
+        """Whether new ``node`` (defined in ``path``) is matched with an old definition."""
+        return path in self._unchanged_new or id(node) in self.origin
 
     def _map(self, old: _Def, new: _Def, how: str) -> None:
         self.image[id(old.node)] = new
@@ -128,11 +145,14 @@ class Auditor:
 
     def _old_defs(self) -> Iterator[_Def]:
         for pf in self.old:
-            for d in pf.document.definitions:
-                yield _Def(pf.path, d)
+            if pf.path not in self.unchanged:
+                for d in pf.document.definitions:
+                    yield _Def(pf.path, d)
 
     def _match(self) -> None:
         for old_path, new_path in self.file_pairs.items():
+            if old_path in self.unchanged:
+                continue
             new_symbols = self.new.files[new_path].symbols
             for d in self.old.files[old_path].document.definitions:
                 n = new_symbols.get(d.name)
@@ -142,6 +162,8 @@ class Auditor:
             pass
         by_name: Dict[Tuple[str, str], List[_Def]] = {}
         for pf in self.new:
+            if pf.path in self._unchanged_new:
+                continue
             for d in pf.document.definitions:
                 if id(d) not in self.origin:
                     by_name.setdefault((d.name, _family(d)), []).append(_Def(pf.path, d))
@@ -155,6 +177,9 @@ class Auditor:
     def _follow_once(self) -> bool:
         """Match vanished definitions through the types of matched fields; True when
         something new was matched (another round may match more)."""
+        self._unmatched = {od.name for od in self._old_defs() if id(od.node) not in self.image}
+        if not self._unmatched:
+            return False
         progress = False
         for od in list(self._old_defs()):
             nd = self.image.get(id(od.node))
@@ -189,12 +214,14 @@ class Auditor:
             return self._follow_types(op, ot.value, np, nt.value) or a
         if not (isinstance(ot, ast.NamedType) and isinstance(nt, ast.NamedType)):
             return False
+        if ot.name.rpartition(".")[2] not in self._unmatched:
+            return False  # names a definition already matched: no lookup (no unpickling)
         found_old = self.old.lookup(op, ot.name)
         found_new = self.new.lookup(np, nt.name)
         if found_old is None or found_new is None:
             return False
         od, nd = _Def(found_old[0].path, found_old[1]), _Def(found_new[0].path, found_new[1])
-        if (id(od.node) in self.image or id(nd.node) in self.origin
+        if (self._image(od.path, od.node) is not None or self._claimed(nd.path, nd.node)
                 or _family(od.node) != _family(nd.node)):
             return False
         self._map(od, nd, "renamed" if od.name != nd.name else "moved")
@@ -219,10 +246,10 @@ class Auditor:
         if isinstance(ot, ast.NamedType) and isinstance(nt, ast.NamedType):
             found_old, found_new = self.old.lookup(op, ot.name), self.new.lookup(np, nt.name)
             if (found_old is not None and found_new is not None
-                    and isinstance(found_old[1], ast.Typedef)
-                    and self.image.get(id(found_old[1])) is not None
-                    and self.image[id(found_old[1])].node is found_new[1]):
-                return None  # the same typedef on both sides: reported at the typedef
+                    and isinstance(found_old[1], ast.Typedef)):
+                image = self._image(found_old[0].path, found_old[1])
+                if image is not None and image.node is found_new[1]:
+                    return None  # the same typedef on both sides: reported at the typedef
         rop, ro = self.old.resolve_type(op, ot)
         rnp, rn = self.new.resolve_type(np, nt)
         ok, nk = _wire_kind(ro), _wire_kind(rn)
@@ -240,7 +267,7 @@ class Auditor:
             inner = self.wire_difference(rop, ro.value, rnp, rn.value)
             return f"map value: {inner}" if inner else None
         if ok == "struct":
-            image = self.image.get(id(ro))
+            image = self._image(rop, ro)
             if image is not None and image.node is rn:
                 return None  # the same struct: its own changes are reported on it
             return self._struct_difference(_Def(rop, ro), _Def(rnp, rn))
@@ -280,7 +307,7 @@ class Auditor:
             found_old, found_new = self.old.lookup(op, ot.name), self.new.lookup(np, nt.name)
             if found_old is None or found_new is None:
                 return ot.name == nt.name
-            image = self.image.get(id(found_old[1]))
+            image = self._image(found_old[0].path, found_old[1])
             return image is not None and image.node is found_new[1]
         return False
 
@@ -289,7 +316,8 @@ class Auditor:
     def run(self) -> List[Finding]:
         self._match()
         for old_path, new_path in self.file_pairs.items():
-            self._compare_namespaces(old_path, new_path)
+            if old_path not in self.unchanged:
+                self._compare_namespaces(old_path, new_path)
         for od in self._old_defs():
             nd = self.image.get(id(od.node))
             if nd is None:
@@ -618,6 +646,26 @@ def _field_type_pairs(op: str, old_fields: list, np: str, new_fields: list) -> I
             yield (op, f.type), (np, nf.type)
 
 
+def _unchanged_pairs(old: Program, new: Program, pairs: Dict[str, str]) -> Dict[str, str]:
+    """The pairs whose files have the same bytes and include unchanged pairs under the
+    same aliases (so every name in them resolves to the same text)."""
+    verdict: Dict[str, bool] = {}
+
+    def same(op: str) -> bool:
+        if op not in verdict:
+            verdict[op] = False  # the include graph is acyclic; this only guards
+            np = pairs.get(op)
+            of, nf = old.files[op], new.files[np] if np is not None else None
+            verdict[op] = bool(
+                nf is not None and of.content_hash == nf.content_hash
+                and of.includes.keys() == nf.includes.keys()
+                and all(pairs.get(t) == nf.includes[a] and same(t)
+                        for a, t in of.includes.items()))
+        return verdict[op]
+
+    return {op: np for op, np in pairs.items() if same(op)}
+
+
 def _pair_files(old: Program, new: Program, root_pairs: List[Tuple[str, str]]) -> Dict[str, str]:
     """old path -> new path: the roots as given, then their includes by alias."""
     pairs: Dict[str, str] = {}
@@ -638,4 +686,5 @@ def _pair_files(old: Program, new: Program, root_pairs: List[Tuple[str, str]]) -
 
 def audit_programs(old: Program, new: Program, root_pairs: List[Tuple[str, str]]) -> List[Finding]:
     """Every finding of every rule, old version against new (policy not applied)."""
-    return Auditor(old, new, root_pairs).run()
+    with gc_paused():  # the ASTs are unpickled and walked here, never cyclic garbage
+        return Auditor(old, new, root_pairs).run()

@@ -9,11 +9,13 @@ one, or as JSON. Exit code 1 when a finding at error severity remains.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from typing import List, Optional, Sequence
 
 import typer
 
+from thriftgen import cliapp
 from thriftgen.cliapp import CACHE_DIR_OPT, INCLUDE_OPT, NO_CACHE_OPT, app, make_cache, use_color
 
 
@@ -101,14 +103,40 @@ def audit_cmd(
         outcome = [_run(against, *run, cache) for run in runs]
     except GitError as e:
         _fail(str(e))
-    _print(outcome, policy, as_json, quiet, werror)
+    out, err, code = _render(outcome, policy, as_json, quiet, werror)
+    if out:
+        typer.echo(out)
+    if err:
+        typer.echo(err, err=True)
+    if against is None and cliapp.FULL_ARGV is not None and not use_color():
+        _record(out, err, code, outcome)
+    if code:
+        raise typer.Exit(code)
+
+
+def _record(out: str, err: str, code: int, outcome: list) -> None:
+    """Let the same command on unchanged files (and policy file) be answered before
+    anything is imported (:func:`thriftgen.gencache.record_check`)."""
+    from thriftgen.config import find_config
+    from thriftgen.gencache import file_digest, program_inputs, record_check
+
+    inputs: dict = {}
+    for _, _, _, programs in outcome:
+        for program, roots, dirs in programs:
+            inputs.update(program_inputs(program, roots, dirs))
+    for path in find_config()[1]:  # where the policy came from, or would come from
+        inputs[os.path.abspath(path)] = file_digest(path)
+    try:
+        record_check(cliapp.FULL_ARGV, inputs, err + "\n" if err else "", code,
+                     out + "\n" if out else "")
+    except OSError:
+        pass  # the record is an optimisation
 
 
 def _run(against: Optional[str], old_roots: Optional[List[str]], new_roots: List[str],
          old_dirs: List[str], new_dirs: List[str], cache):
     """Load both versions and compare them: ``(findings, sources, files compared)``."""
-    from thriftgen.audit import merged_sources, root_pairs
-    from thriftgen.audit.compare import audit_programs
+    from thriftgen.audit import cached_audit, merged_sources, root_pairs
     from thriftgen.audit.gitref import materialize
 
     with tempfile.TemporaryDirectory(prefix="thriftgen-audit-") as tmp:
@@ -121,9 +149,11 @@ def _run(against: Optional[str], old_roots: Optional[List[str]], new_roots: List
         old, old_sources = _load([r for r in old_given if r is not None], old_dirs, cache, names,
                                  "old version" + (f" ({against})" if against else ""))
         new, new_sources = _load(new_roots, new_dirs, cache, None, "new version")
-        findings = audit_programs(old, new, root_pairs(old, new, old_given, new_roots))
+        findings = cached_audit(old, new, root_pairs(old, new, old_given, new_roots), cache)
         # Quote lines later: keep the texts, the temporary tree goes away.
-        return findings, merged_sources(old_sources, new_sources), len(new.files)
+        loaded = [(old, [r for r in old_given if r is not None], old_dirs),
+                  (new, new_roots, new_dirs)]
+        return findings, merged_sources(old_sources, new_sources), len(new.files), loaded
 
 
 def _load(roots: Sequence[str], dirs: Sequence[str], cache, names, what: str):
@@ -143,7 +173,8 @@ def _load(roots: Sequence[str], dirs: Sequence[str], cache, names, what: str):
     return program, sink.sources
 
 
-def _print(outcome: list, policy, as_json: bool, quiet: bool, werror: bool) -> None:
+def _render(outcome: list, policy, as_json: bool, quiet: bool, werror: bool) -> tuple:
+    """``(stdout text, stderr text, exit code)`` of the findings."""
     from thriftgen.audit import AuditResult, apply_policy, merged_sources, to_diagnostic
     from thriftgen.audit import to_json as result_json
     from thriftgen.diagnostics import format_diagnostic
@@ -151,21 +182,19 @@ def _print(outcome: list, policy, as_json: bool, quiet: bool, werror: bool) -> N
     result = AuditResult()
     files = 0
     sources = merged_sources(*(o[1] for o in outcome))
-    for findings, _, count in outcome:
+    for findings, _, count, _ in outcome:
         part = apply_policy(findings, policy)
         result.verdicts.extend(part.verdicts)
         result.ignored += part.ignored
         files += count
+    code = 1 if result.errors or (werror and result.warnings) else 0
     if as_json:
-        typer.echo(json.dumps(result_json(result, files), indent=2))
-    else:
-        color = use_color()
-        shown = [v for v in result.verdicts if not quiet or v.severity == "error"]
-        for v in shown:
-            typer.echo(format_diagnostic(to_diagnostic(v), sources, color), err=True)
-        typer.echo(_summary(result, files, policy), err=True)
-    if result.errors or (werror and result.warnings):
-        raise typer.Exit(1)
+        return json.dumps(result_json(result, files), indent=2), "", code
+    color = use_color()
+    shown = [v for v in result.verdicts if not quiet or v.severity == "error"]
+    lines = [format_diagnostic(to_diagnostic(v), sources, color) for v in shown]
+    lines.append(_summary(result, files, policy))
+    return "", "\n".join(lines), code
 
 
 def _summary(result, files: int, policy) -> str:

@@ -157,3 +157,15 @@ class ParseCache:
 
     def put_check(self, key: str, diags: list) -> None:
         self._write("check", key, pickle.dumps(list(diags), protocol=pickle.HIGHEST_PROTOCOL))
+
+    # -- results of later stages over whole programs (JSON, never pickles) -----------
+
+    def result_key(self, kind: str, *parts: bytes) -> str:
+        return self._key(kind.encode(), *parts)
+
+    def get_result(self, kind: str, key: str) -> Optional[bytes]:
+        """A stored result (its seal verified); the caller parses and validates it."""
+        return self._read(kind, key)
+
+    def put_result(self, kind: str, key: str, payload: bytes) -> None:
+        self._write(kind, key, payload)
