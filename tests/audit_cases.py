@@ -367,11 +367,11 @@ CASES = [
         apache="misses"),
     Case("exception became a struct", """
         exception E {
-          1: string message
+          1: string why
         }""", """
         struct E {
-          1: string message
-        }""", [("exception-kind-changed", 1)], Value("E", {"message": "m"}, broken=False),
+          1: string why
+        }""", [("exception-kind-changed", 1)], Value("E", {"why": "m"}, broken=False),
         apache="flags"),
     # ------------------------------------------------------------------ enums
     Case("enum value added", """

@@ -110,10 +110,11 @@ def test_hooks_manifest_and_snippet_are_valid(env):
     import yaml
 
     hooks = {h["id"]: h for h in yaml.safe_load(HOOKS.read_text())}
-    assert set(hooks) == {"thriftgen", "thriftgen-check", "thriftgen-lint"}
+    assert set(hooks) == {"thriftgen", "thriftgen-check", "thriftgen-lint", "thriftgen-audit"}
     assert all(h["files"] == r"\.thrift$" and h["pass_filenames"] is False for h in hooks.values())
     assert hooks["thriftgen-check"]["entry"].split()[1:] == ["--check"]
     assert hooks["thriftgen-lint"]["entry"].split()[1:] == ["check"]
+    assert hooks["thriftgen-audit"]["entry"].split()[1:] == ["audit", "--against", "HEAD"]
 
 
 def test_readme_config_regenerates_fails_on_change_and_reports_errors(tmp_path, hook_repo, env):
@@ -161,3 +162,28 @@ def test_check_hook_writes_nothing(tmp_path, hook_repo, env):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert re.search(r"thriftgen \(check generated code is up to date\)\.+Failed", proc.stdout)
     assert "gen/echo/ttypes.py (new)" in proc.stdout and not (root / "gen").exists()
+
+
+def test_audit_hook_fails_a_wire_break_and_passes_a_compatible_edit(tmp_path, hook_repo, env):
+    config = config_for(SNIPPET.read_text(), *hook_repo)
+    root = user_repo(tmp_path / "user", config)
+    idl = root / "idl" / "echo.thrift"
+    original = idl.read_text()
+    assert "1: required string message" in original
+    # A compatible edit (an optional field added) passes.
+    idl.write_text(original.replace("3: optional binary payload\n",
+                                    "3: optional binary payload\n  9: optional i64 trace\n", 1))
+    git(root, "add", "idl")
+    ok = run_hooks(root, env, "thriftgen-audit")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"thriftgen audit \(wire-breaking IDL changes\)\.+Passed", ok.stdout)
+    # A field's type changed: the hook fails, pointing at the line, with HEAD's line.
+    idl.write_text(original.replace("1: required string message", "1: required i64 message"))
+    git(root, "add", "idl")
+    bad = run_hooks(root, env, "thriftgen-audit")
+    assert bad.returncode == 1, bad.stdout
+    assert re.search(r"thriftgen audit \(wire-breaking IDL changes\)\.+Failed", bad.stdout)
+    assert re.search(r"idl/echo\.thrift:\d+:\d+: error: type of field 'message' of "
+                     r"'EchoRequest' changed: string became i64 \[field-type-changed\]", bad.stdout)
+    assert "HEAD:idl/echo.thrift:" in bad.stdout and "note: was 1: required string message" \
+        in bad.stdout
