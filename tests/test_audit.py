@@ -493,7 +493,7 @@ def test_pyproject_policy(tmp_path):
 
 def test_cli_usage_and_bad_idl(tmp_path):
     proc = run_cli("only-one.thrift", cwd=tmp_path)
-    assert proc.returncode == 2 and "give the old and the new file" in proc.stderr
+    assert proc.returncode == 2 and "give the old and the new version" in proc.stderr
     (tmp_path / "old.thrift").write_text("struct S { 1: i32 a }\n")
     (tmp_path / "new.thrift").write_text("struct S { 1: i32 a\n")
     proc = run_cli("old.thrift", "new.thrift", "--no-cache", cwd=tmp_path)
@@ -625,3 +625,40 @@ def test_a_corrupt_findings_entry_is_recomputed(tmp_path):
     key = cache.result_key("audit", old.fingerprint(), new.fingerprint(), shown.encode())
     cache.put_result("audit", key, b'[["no-such-rule", "S.a", "m", null, 1, null, ""]]')
     assert cached_audit(old, new, pairs, cache) == expected
+
+
+def test_two_directories_pair_files_by_path(tmp_path):
+    for side in ("old", "new"):
+        (tmp_path / side / "sub").mkdir(parents=True)
+    (tmp_path / "old" / "a.thrift").write_text("struct A {\n  1: i32 x\n}\n")
+    (tmp_path / "new" / "a.thrift").write_text("struct A {\n  1: i32 x\n}\n")
+    (tmp_path / "old" / "sub" / "b.thrift").write_text("enum B {\n  ONE = 1\n  TWO = 2\n}\n")
+    (tmp_path / "new" / "sub" / "b.thrift").write_text("enum B {\n  ONE = 1\n}\n")
+    (tmp_path / "old" / "gone.thrift").write_text("service Gone {\n  void ping()\n}\n")
+    (tmp_path / "new" / "fresh.thrift").write_text("struct F {\n  1: required i32 a\n}\n")
+    proc = run_cli("old", "new", "--json", "--no-cache", cwd=tmp_path)
+    assert proc.returncode == 1
+    got = sorted((f["rule"], f["subject"], (f["location"] or {}).get("file"),
+                  f["old_location"]["file"]) for f in json.loads(proc.stdout)["findings"])
+    assert got == [("enum-value-removed", "B.TWO", "new/sub/b.thrift", "old/sub/b.thrift"),
+                   ("service-removed", "Gone", None, "old/gone.thrift")]
+    proc = run_cli("old", "new/a.thrift", cwd=tmp_path)
+    assert proc.returncode == 2 and "both be files or both be directories" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_against_without_configuration_audits_every_idl_git_knows(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "idl").mkdir(parents=True)
+    git(repo, "init", "-q")
+    (repo / "idl" / "keep.thrift").write_text("struct K {\n  1: i32 a\n}\n")
+    (repo / "idl" / "gone.thrift").write_text("service Old {\n  void ping()\n}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v1")
+    (repo / "idl" / "gone.thrift").unlink()
+    (repo / "idl" / "keep.thrift").write_text("struct K {\n  1: string a\n}\n")
+    (repo / "idl" / "new.thrift").write_text("struct N {\n  1: required i32 a\n}\n")
+    proc = run_cli("--against", "HEAD", "--json", "--no-cache", cwd=repo)
+    found = sorted((f["rule"], f["subject"]) for f in json.loads(proc.stdout)["findings"])
+    assert found == [("field-type-changed", "K.a"), ("service-removed", "Old")]
+    assert proc.returncode == 1

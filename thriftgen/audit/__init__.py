@@ -107,14 +107,15 @@ def merged_sources(*programs_sources: SourceMap) -> SourceMap:
 
 
 def root_pairs(old: Program, new: Program, old_roots: Sequence[Optional[str]],
-               new_roots: Sequence[str]) -> List[Tuple[str, str]]:
-    """The (old, new) real paths of roots given side by side; a root without an old
-    version (None) is new: nothing of it can break."""
+               new_roots: Sequence[Optional[str]]) -> List[Tuple[str, str]]:
+    """The (old, new) real paths of roots given side by side. A root with no old
+    version (None) is new: nothing in it can break. One with no new version is a
+    deleted file: everything in it is removed (unless found elsewhere)."""
     import os
 
     pairs = []
     for o, n in zip(old_roots, new_roots):
-        if o is not None:
+        if o is not None and n is not None:
             pairs.append((os.path.realpath(o), os.path.realpath(n)))
     return [(o, n) for o, n in pairs if o in old.files and n in new.files]
 

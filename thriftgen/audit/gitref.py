@@ -142,3 +142,20 @@ def materialize(ref: str, roots: Sequence[str], include_dirs: Sequence[str], int
     finally:
         blobs.close()
     return tree
+
+
+def repository_idls(ref: str, where: Optional[str] = None) -> List[str]:
+    """Every ``.thrift`` file under ``where`` (default: the working directory) that git
+    knows now (tracked or untracked, not ignored) or knew at ``ref``: a file deleted
+    since is compared too (all of it removed)."""
+    here = os.path.abspath(where or os.getcwd())
+    now = _git(["ls-files", "-co", "--exclude-standard", "--", "*.thrift"], here).splitlines()
+    try:
+        then = _git(["ls-tree", "-r", "--name-only", "--full-name", ref, "--", "."],
+                    here).splitlines()
+    except GitError:
+        raise GitError(f"unknown git revision {ref!r}") from None
+    top = os.path.realpath(_git(["rev-parse", "--show-toplevel"], here))
+    paths = {os.path.normpath(os.path.join(here, p)) for p in now}
+    paths |= {os.path.normpath(os.path.join(top, p)) for p in then if p.endswith(".thrift")}
+    return [os.path.relpath(p) for p in sorted(paths)]

@@ -80,24 +80,36 @@ def audit_cmd(
     except (PolicyError, ConfigError) as e:
         _fail(str(e), 2)
     idls = list(idls or [])
-    runs = []  # (old roots, new roots, old -I, new -I)
+    runs = []  # (old roots, new roots, old -I, new -I); a root missing on one side is None
+    old_dirs = list(old_include or include)
     if against is None:
         if len(idls) != 2:
-            _fail("give the old and the new file (thriftgen audit OLD NEW), or --against REF", 2)
-        runs.append(([idls[0]], [idls[1]], list(old_include or include), list(include)))
+            _fail("give the old and the new version (thriftgen audit OLD NEW: two files or two "
+                  "directories), or --against REF", 2)
+        runs.append((*_side_by_side(idls[0], idls[1]), old_dirs, list(include)))
     elif idls:
-        runs.append((None, idls, list(old_include or include), list(include)))
+        runs.append((None, idls, old_dirs, list(include)))
     else:
-        from thriftgen.config import configured_jobs
+        from thriftgen.config import NoConfigError, configured_jobs
         from thriftgen.runtime.errors import ThriftgenError
 
         try:
             _, jobs, _ = configured_jobs(config, job_names)
+        except NoConfigError:
+            jobs = None  # no configuration: every .thrift file git knows here, then or now
         except ThriftgenError as e:
             _fail(str(e), 2)
-        for job in jobs:
-            dirs = [*job.include_dirs, *include]
-            runs.append((None, list(job.roots), dirs, dirs))
+        if jobs is None:
+            from thriftgen.audit.gitref import GitError, repository_idls
+
+            try:
+                runs.append((None, repository_idls(against), old_dirs, list(include)))
+            except GitError as e:
+                _fail(str(e))
+        else:
+            for job in jobs:
+                dirs = [*job.include_dirs, *include]
+                runs.append((None, list(job.roots), dirs, dirs))
     cache = make_cache(cache_dir, no_cache)
     try:
         outcome = [_run(against, *run, cache) for run in runs]
@@ -108,7 +120,8 @@ def audit_cmd(
         typer.echo(out)
     if err:
         typer.echo(err, err=True)
-    if against is None and cliapp.FULL_ARGV is not None and not use_color():
+    replayable = against is None and all(os.path.isfile(p) for p in idls)  # no dir listings
+    if replayable and cliapp.FULL_ARGV is not None and not use_color():
         _record(out, err, code, outcome)
     if code:
         raise typer.Exit(code)
@@ -133,9 +146,32 @@ def _record(out: str, err: str, code: int, outcome: list) -> None:
         pass  # the record is an optimisation
 
 
-def _run(against: Optional[str], old_roots: Optional[List[str]], new_roots: List[str],
-         old_dirs: List[str], new_dirs: List[str], cache):
-    """Load both versions and compare them: ``(findings, sources, files compared)``."""
+def _side_by_side(old: str, new: str) -> tuple:
+    """Roots of ``audit OLD NEW``: the two files, or the ``.thrift`` files of two
+    directories paired by relative path (None where a side has no such file)."""
+    if os.path.isdir(old) and os.path.isdir(new):
+        rels = sorted(set(_idl_files(old)) | set(_idl_files(new)))
+        return ([os.path.join(old, r) if os.path.isfile(os.path.join(old, r)) else None
+                 for r in rels],
+                [os.path.join(new, r) if os.path.isfile(os.path.join(new, r)) else None
+                 for r in rels])
+    if os.path.isdir(old) or os.path.isdir(new):
+        _fail("OLD and NEW must both be files or both be directories", 2)
+    return [old], [new]
+
+
+def _idl_files(top: str) -> List[str]:
+    found = []
+    for d, subdirs, names in os.walk(top):
+        subdirs[:] = sorted(x for x in subdirs if not x.startswith("."))
+        found += [os.path.relpath(os.path.join(d, n), top) for n in names if n.endswith(".thrift")]
+    return found
+
+
+def _run(against: Optional[str], old_roots: Optional[List[Optional[str]]],
+         new_roots: List[str], old_dirs: List[str], new_dirs: List[str], cache):
+    """Load both versions and compare them: ``(findings, sources, files compared,
+    [(program, roots, include dirs)])``."""
     from thriftgen.audit import cached_audit, merged_sources, root_pairs
     from thriftgen.audit.gitref import materialize
 
@@ -146,13 +182,15 @@ def _run(against: Optional[str], old_roots: Optional[List[str]], new_roots: List
             old_given, old_dirs, names = tree.roots, tree.include_dirs, tree.names
         else:
             old_given = list(old_roots or [])
-        old, old_sources = _load([r for r in old_given if r is not None], old_dirs, cache, names,
+        new_given = [r if r is not None and os.path.isfile(r) else None for r in new_roots]
+        old_present = [r for r in old_given if r is not None]
+        new_present = [r for r in new_given if r is not None]
+        old, old_sources = _load(old_present, old_dirs, cache, names,
                                  "old version" + (f" ({against})" if against else ""))
-        new, new_sources = _load(new_roots, new_dirs, cache, None, "new version")
-        findings = cached_audit(old, new, root_pairs(old, new, old_given, new_roots), cache)
+        new, new_sources = _load(new_present, new_dirs, cache, None, "new version")
+        findings = cached_audit(old, new, root_pairs(old, new, old_given, new_given), cache)
         # Quote lines later: keep the texts, the temporary tree goes away.
-        loaded = [(old, [r for r in old_given if r is not None], old_dirs),
-                  (new, new_roots, new_dirs)]
+        loaded = [(old, old_present, old_dirs), (new, new_present, new_dirs)]
         return findings, merged_sources(old_sources, new_sources), len(new.files), loaded
 
 
