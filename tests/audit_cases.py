@@ -314,6 +314,20 @@ CASES = [
         struct S {
           1: B v
         }""", [("field-type-changed", 8)], Value("S", {"v": {"x": 1}}, broken=True)),
+    Case("a field's type name now means an enum, its text unchanged", """
+        struct P {
+          1: i32 x
+        }
+        struct S {
+          1: P p
+        }""", """
+        enum P {
+          X = 1
+        }
+        struct S {
+          1: P p
+        }""", [("definition-removed", 4), ("field-type-changed", 5)],
+        Value("S", {"p": {"x": 1}}, broken=True)),
     Case("struct removed, nothing used it", """
         struct Used {
           1: i32 a

@@ -47,15 +47,27 @@ def write_pair(tmp: Path, case) -> tuple:
     return tmp / "old" / "api.thrift", tmp / "new" / "api.thrift"
 
 
+SOURCES = {}  # id(program) -> its sources (display name -> SourceText)
+
+
 def programs(tmp: Path, case) -> tuple:
+    from thriftgen.diagnostics import DiagnosticSink
+
     old_file, new_file = write_pair(tmp, case)
-    old = load_checked_program([str(old_file)])
-    new = load_checked_program([str(new_file)])
-    return old, new
+    loaded = []
+    for path in (old_file, new_file):
+        sink = DiagnosticSink()
+        program = load_checked_program([str(path)], sink=sink)
+        SOURCES[id(program)] = sink.sources
+        loaded.append(program)
+    return tuple(loaded)
 
 
-def findings_of(old, new):
-    return audit_programs(old, new, root_pairs(old, new, old.roots, new.roots))
+def findings_of(old, new, with_texts: bool = True):
+    """The findings, by default with the sources (as the command line runs it: unchanged
+    definitions skipped by their text)."""
+    texts = (SOURCES[id(old)], SOURCES[id(new)]) if with_texts else None
+    return audit_programs(old, new, root_pairs(old, new, old.roots, new.roots), texts)
 
 
 def test_the_table_is_big_and_covers_every_rule():
@@ -68,6 +80,7 @@ def test_the_table_is_big_and_covers_every_rule():
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_findings(tmp_path, case):
     old, new = programs(tmp_path, case)
+    assert findings_of(old, new) == findings_of(old, new, with_texts=False)
     result = apply_policy(findings_of(old, new), ALL_RULES)
     got = sorted((v.finding.rule, v.finding.loc.line if v.finding.loc else 0)
                  for v in result.verdicts)
@@ -584,7 +597,7 @@ def test_unchanged_files_are_not_compared_or_unpickled(tmp_path):
     for _ in range(2):  # the second load is served by the cache: documents load lazily
         old = load_checked_program([str(tmp_path / "old" / "root.thrift")], cache=cache)
         new = load_checked_program([str(tmp_path / "new" / "root.thrift")], cache=cache)
-    findings = findings_of(old, new)
+    findings = findings_of(old, new, with_texts=False)
     assert [(f.rule, f.subject) for f in findings] == [("field-type-changed", "Leaf.a")]
     unpickled = {os.path.basename(pf.path) for prog in (old, new) for pf in prog
                  if pf._document is not None}

@@ -123,12 +123,13 @@ def root_pairs(old: Program, new: Program, old_roots: Sequence[Optional[str]],
 # --------------------------------------------------------------------------- findings cache
 
 
-def cached_audit(old: Program, new: Program, pairs: List[Tuple[str, str]], cache) -> List[Finding]:
+def cached_audit(old: Program, new: Program, pairs: List[Tuple[str, str]], cache,
+                 texts: Optional[Tuple[dict, dict]] = None) -> List[Finding]:
     """:func:`audit_programs`, answered from ``cache`` when the same two programs (by
     fingerprint: every file's name, bytes and includes) were compared before. The
     entry is JSON checked field by field: a bad one is recomputed, never trusted."""
     if cache is None:
-        return audit_programs(old, new, pairs)
+        return audit_programs(old, new, pairs, texts)
     shown = json.dumps([[old.files[o].display, new.files[n].display] for o, n in pairs])
     key = cache.result_key("audit", old.fingerprint(), new.fingerprint(), shown.encode())
     payload = cache.get_result("audit", key)
@@ -136,7 +137,7 @@ def cached_audit(old: Program, new: Program, pairs: List[Tuple[str, str]], cache
         findings = _decode_findings(payload)
         if findings is not None:
             return findings
-    findings = audit_programs(old, new, pairs)
+    findings = audit_programs(old, new, pairs, texts)
     cache.put_result("audit", key, json.dumps([_encode_finding(f) for f in findings]).encode())
     return findings
 

@@ -188,7 +188,8 @@ def _run(against: Optional[str], old_roots: Optional[List[Optional[str]]],
         old, old_sources = _load(old_present, old_dirs, cache, names,
                                  "old version" + (f" ({against})" if against else ""))
         new, new_sources = _load(new_present, new_dirs, cache, None, "new version")
-        findings = cached_audit(old, new, root_pairs(old, new, old_given, new_given), cache)
+        findings = cached_audit(old, new, root_pairs(old, new, old_given, new_given), cache,
+                                (old_sources, new_sources))
         # Quote lines later: keep the texts, the temporary tree goes away.
         loaded = [(old, old_present, old_dirs), (new, new_present, new_dirs)]
         return findings, merged_sources(old_sources, new_sources), len(new.files), loaded
