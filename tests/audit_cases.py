@@ -314,6 +314,26 @@ CASES = [
         struct S {
           1: B v
         }""", [("field-type-changed", 8)], Value("S", {"v": {"x": 1}}, broken=True)),
+    Case("field's struct replaced by an unrelated struct of the same shape", """
+        struct A {
+          1: i32 x
+        }
+        struct B {
+          1: i32 y
+        }
+        struct S {
+          1: A v
+        }""", """
+        struct A {
+          1: i32 x
+        }
+        struct B {
+          1: i32 y
+        }
+        struct S {
+          1: B v
+        }""", [("field-type-changed-compatible", 8)], Value("S", {"v": {"x": 1}}, broken=False),
+        apache="flags"),
     Case("a field's type name now means an enum, its text unchanged", """
         struct P {
           1: i32 x

@@ -675,3 +675,9 @@ def test_against_without_configuration_audits_every_idl_git_knows(tmp_path):
     found = sorted((f["rule"], f["subject"]) for f in json.loads(proc.stdout)["findings"])
     assert found == [("field-type-changed", "K.a"), ("service-removed", "Old")]
     assert proc.returncode == 1
+
+
+def test_readme_lists_every_rule():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for rule in RULES.values():
+        assert f"| `{rule.id}` | {rule.category} | {rule.severity} | {rule.doc} |" in readme

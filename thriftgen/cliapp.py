@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="Thrift IDL toolchain: check, trim and generate Python code.",
+    help="Thrift IDL toolchain: check, trim, audit and generate Python code.",
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # click's plain help: importing rich for it would double --help's time
 )
@@ -44,7 +44,7 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    """Thrift IDL toolchain: check, trim and generate Python code."""
+    """Thrift IDL toolchain: check, trim, audit and generate Python code."""
 
 
 def use_color(stream=None) -> bool:

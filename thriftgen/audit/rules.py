@@ -62,7 +62,8 @@ _RULES = [
     Rule("typedef-type-changed", WIRE, "error",
          "a typedef's underlying wire type changed (every field using it changes)"),
     # -- wire: services
-    Rule("service-removed", WIRE, "error", "a service removed"),
+    Rule("service-removed", WIRE, "error",
+         "a service removed or renamed (multiplexed clients name it on the wire)"),
     Rule("method-removed", WIRE, "error",
          "a method removed from a service (inherited methods included)"),
     Rule("method-oneway-changed", WIRE, "error",
