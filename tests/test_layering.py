@@ -17,7 +17,7 @@ PACKAGE = REPO_ROOT / "thriftgen"
 #: stage of each top-level part; an import must go to the same or a lower stage
 STAGES = {"runtime": 0, "diagnostics": 2, "fileio": 1, "cachedir": 1, "tomlfile": 1, "argv": 1, "progress": 1,
           "idl": 2, "trim": 3, "codegen": 4, "config": 4, "gencache": 4, "call": 5,
-          "integrations": 5, "cliapp": 6, "commands": 7, "cli": 8, "entry": 9, "__main__": 10,
+          "integrations": 5, "audit": 5, "cliapp": 6, "commands": 7, "cli": 8, "entry": 9, "__main__": 10,
           "__init__": 0}
 
 

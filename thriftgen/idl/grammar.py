@@ -793,14 +793,42 @@ def parse_text(text: str, path: str, sink: DiagnosticSink) -> Optional[ast.Docum
         try:
             headers, definitions, comments = _parse(src, sink, fields=False)
         except (ParseError, LexError) as e:
-            offset = e.offset if e.offset >= 0 else len(text.rstrip())
-            sink.add(Diagnostic(ERROR, e.message, src.loc(offset), e.width))
+            _report_syntax_errors(src, sink, e)
             return None
     else:
         sink.extend(local.diagnostics)
     doc = ast.Document(path, headers, definitions, comments, len(text))
     _attach_comments(doc, text)
     return doc
+
+
+def _report_syntax_errors(src: SourceText, sink: DiagnosticSink, first) -> None:
+    """Report ``first`` and every later independent syntax error: parsing resumes at
+    the next declaration after each one (:mod:`thriftgen.idl.recovery`)."""
+    from thriftgen.idl.recovery import MAX_SYNTAX_ERRORS, declaration_starts, masked_from
+
+    text = src.text
+    starts = declaration_starts(text)
+    error, resumed, reported = first, 0, 0
+    while True:
+        offset = error.offset if error.offset >= 0 else len(text.rstrip())
+        sink.add(Diagnostic(ERROR, error.message, src.loc(offset), error.width))
+        reported += 1
+        if error.offset < 0 or reported >= MAX_SYNTAX_ERRORS:
+            return  # at the end of the file, or enough for one file
+        # The next declaration at or after the error, past where this parse began
+        # (an error on a declaration's own keyword resumes there: "missing '}'").
+        later = [s for s in starts if s >= offset and s > resumed]
+        if not later:
+            return
+        resumed = later[0]
+        part = SourceText(src.path, masked_from(text, resumed))
+        try:
+            _parse(part, sink, fields=False)
+        except (ParseError, LexError) as e:
+            error = e
+        else:
+            return
 
 
 def _parse(src: SourceText, sink: DiagnosticSink, fields: bool) -> tuple:
