@@ -681,3 +681,13 @@ def test_readme_lists_every_rule():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for rule in RULES.values():
         assert f"| `{rule.id}` | {rule.category} | {rule.severity} | {rule.doc} |" in readme
+
+
+def test_github_annotations(tmp_path):
+    write_pair(tmp_path, by_name("field moved to another id"))
+    proc = run_cli("old/api.thrift", "new/api.thrift", "--github", "--no-cache", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.strip() == (
+        "::error file=new/api.thrift,line=3,col=13,title=field-id-changed::field 'b' of 'S' "
+        "moved from id 2 to id 3; was 2: string b")
+    assert "[field-id-changed]" in proc.stderr  # the diagnostics still go to stderr

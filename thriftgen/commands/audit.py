@@ -55,6 +55,10 @@ def audit_cmd(
         [], "--ignore", metavar="RULE:SUBJECT",
         help="Accept this break (e.g. field-type-changed:Span.tags; wildcards allowed)."),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON on stdout."),
+    github: bool = typer.Option(
+        False, "--github",
+        help="Also print GitHub Actions annotations (::error file=...) on stdout, so the "
+             "findings show on the pull request's diff."),
     werror: bool = typer.Option(False, "--werror", help="Treat warnings as errors."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print errors."),
     config: Optional[str] = typer.Option(
@@ -115,7 +119,7 @@ def audit_cmd(
         outcome = [_run(against, *run, cache) for run in runs]
     except GitError as e:
         _fail(str(e))
-    out, err, code = _render(outcome, policy, as_json, quiet, werror)
+    out, err, code = _render(outcome, policy, as_json, quiet, werror, github)
     if out:
         typer.echo(out)
     if err:
@@ -212,7 +216,8 @@ def _load(roots: Sequence[str], dirs: Sequence[str], cache, names, what: str):
     return program, sink.sources
 
 
-def _render(outcome: list, policy, as_json: bool, quiet: bool, werror: bool) -> tuple:
+def _render(outcome: list, policy, as_json: bool, quiet: bool, werror: bool,
+            github: bool = False) -> tuple:
     """``(stdout text, stderr text, exit code)`` of the findings."""
     from thriftgen.audit import AuditResult, apply_policy, merged_sources, to_diagnostic
     from thriftgen.audit import to_json as result_json
@@ -229,11 +234,27 @@ def _render(outcome: list, policy, as_json: bool, quiet: bool, werror: bool) -> 
     code = 1 if result.errors or (werror and result.warnings) else 0
     if as_json:
         return json.dumps(result_json(result, files), indent=2), "", code
+    annotations = "\n".join(_annotation(v) for v in result.verdicts) if github else ""
     color = use_color()
     shown = [v for v in result.verdicts if not quiet or v.severity == "error"]
     lines = [format_diagnostic(to_diagnostic(v), sources, color) for v in shown]
     lines.append(_summary(result, files, policy))
-    return "", "\n".join(lines), code
+    return annotations, "\n".join(lines), code
+
+
+def _annotation(v) -> str:
+    """A GitHub Actions workflow command for one finding (new version's location)."""
+    f = v.finding
+    loc = f.loc or f.old_loc
+    where = f"file={_escape(loc.file, True)},line={loc.line},col={loc.col}," if loc else ""
+    return (f"::{v.severity} {where}title={_escape(f.rule, True)}::"
+            f"{_escape(f.message + ('; ' + f.old_message if f.old_message else ''), False)}")
+
+
+def _escape(text: str, prop: bool) -> str:
+    # The escaping GitHub's workflow commands define for data and for properties.
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
 def _summary(result, files: int, policy) -> str:
