@@ -14,9 +14,10 @@ Public API::
     skip(buf, offset, ttype, protocol="binary", max_depth=64) -> end
     message_end(buf, offset=0, protocol="binary") -> end
 
-``protocol`` is ``"binary"`` (Apache's strict ``TBinaryProtocol``) or
-``"compact"`` (``TCompactProtocol``); both are byte-for-byte what Apache's
-Python protocols write for the same values and ``thrift_spec``.
+``protocol`` is ``"binary"`` (Apache's strict ``TBinaryProtocol``),
+``"compact"`` (``TCompactProtocol``) or ``"json"`` (``TJSONProtocol``, see
+:mod:`thriftgen.runtime._json`); each is byte-for-byte what Apache's Python
+protocols write for the same values and ``thrift_spec``.
 
 Classes are driven by Apache's ``thrift_spec`` layout (see
 :mod:`thriftgen.runtime._compiler`).  A class may provide its own fast codec
@@ -127,7 +128,25 @@ def _convert(ex, encoding):
 
 
 def _bad_protocol(protocol):
-    return ValueError("unknown protocol %r (expected 'binary' or 'compact')" % (protocol,))
+    return ValueError("unknown protocol %r (expected 'binary', 'compact' or 'json')"
+                      % (protocol,))
+
+
+_json_mod = None
+
+
+def _json_codec():
+    global _json_mod
+    if _json_mod is None:
+        import importlib
+
+        _json_mod = importlib.import_module(__name__ + "._json")
+    return _json_mod
+
+
+def _no_mask(mask):
+    if mask is not None and not mask.passes_all:
+        raise ValueError("field masks apply to the binary and compact protocols, not json")
 
 
 def _keys(table, protocol, strict_utf8):
@@ -143,6 +162,15 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
     ``mask``: a :class:`~thriftgen.runtime.fieldmask.FieldMask` -- only what it
     selects is written.
     """
+    if protocol == "json":
+        _no_mask(mask)
+        try:
+            return _json_codec().encode(obj, strict_utf8)
+        except ProtocolError as ex:
+            ex._add_path(obj.__class__.__name__)
+            raise
+        except Exception as ex:
+            raise _with_path(ex, obj.__class__, True) from ex
     if mask is not None and not mask.passes_all:
         try:
             return mask._encode(obj, protocol, strict_utf8)
@@ -229,6 +257,15 @@ def _on_fresh_stack(fn, *args, **kwargs):
 
 
 def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
+    if protocol == "json":
+        _no_mask(mask)
+        try:
+            return _json_codec().decode_at(cls, buf, offset, strict_utf8, max_depth)
+        except ProtocolError as ex:
+            ex._add_path(cls.__name__)
+            raise
+        except Exception as ex:
+            raise _with_path(ex, cls, False) from ex
     if mask is not None and not mask.passes_all:
         return mask._decode(cls, buf, offset, protocol, strict_utf8, max_depth)
     attr, slot, hook = _keys(_DEC_KEYS, protocol, strict_utf8)
@@ -331,6 +368,13 @@ def encode_message(name, msg_type, seqid, args_obj, protocol="binary", *, strict
     :class:`ApplicationError` for ``MessageType.EXCEPTION``; ``None`` writes
     an empty struct.
     """
+    if protocol == "json":
+        try:
+            return _json_codec().encode_message(name, msg_type, seqid, args_obj, strict_utf8)
+        except ProtocolError as ex:
+            if args_obj is not None:
+                ex._add_path(args_obj.__class__.__name__)
+            raise
     from ._message import write_header
 
     out = bytearray(write_header(protocol, name, msg_type, seqid))
@@ -365,6 +409,8 @@ def decode_message_header(buf, protocol="binary", offset=0):
     from ._message import read_header
 
     buf = _as_bytes(buf)
+    if protocol == "json":
+        return _json_codec().read_header(buf, offset)
     try:
         return read_header(buf, offset, protocol)
     except ProtocolError:
@@ -400,6 +446,8 @@ def decode_message(
             raise
         body, end = _on_fresh_stack(_decode_at, body_cls, buf, pos, protocol, strict_utf8,
                                     max_depth)
+    if protocol == "json":
+        end = _json_codec().after_body(buf, end)  # the message's closing ']'
     if end != len(buf) and not allow_trailing:
         raise ProtocolError(
             "invalid_data",

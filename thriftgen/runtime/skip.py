@@ -476,6 +476,10 @@ def message_end(buf, offset=0, protocol="binary", max_depth=64):
     from ._message import read_header
 
     buf = _as_bytes(buf)
+    if protocol == "json":
+        from ._json import message_end as json_message_end
+
+        return json_message_end(buf, offset)
     try:
         _name, _type, _seqid, pos = read_header(buf, offset, protocol)
         if protocol == "binary":

@@ -7,7 +7,7 @@ work (argument checks, function-level imports): a small echo call spends about
 as long in those wrappers as in the codec itself.
 """
 
-from .. import serialize
+from .. import _json, serialize
 from .._message import read_header, write_header
 from .._wire import convert_exception
 from ..errors import ProtocolError
@@ -21,6 +21,8 @@ _DEPTH = 64
 
 def message_end(buf, pos, protocol):
     """Offset just past the unframed message at ``pos`` of ``buf`` (bytes)."""
+    if protocol == "json":
+        return _json.message_end(buf, pos)
     try:
         _, _, _, body = read_header(buf, pos, protocol)
         if protocol == "binary":
@@ -34,6 +36,8 @@ def message_end(buf, pos, protocol):
 
 def header(buf, protocol):
     """``(name, msg_type, seqid, body_offset)`` of the message in ``buf`` (bytes)."""
+    if protocol == "json":
+        return _json.read_header(buf, 0)
     try:
         return read_header(buf, 0, protocol)
     except ProtocolError:
@@ -44,4 +48,6 @@ def header(buf, protocol):
 
 def encode(name, msg_type, seqid, obj, protocol):
     """A whole message: header, then ``obj`` (a struct, or an ApplicationError)."""
+    if protocol == "json":
+        return _json.encode_message(name, msg_type, seqid, obj)
     return write_header(protocol, name, msg_type, seqid) + serialize(obj, protocol)

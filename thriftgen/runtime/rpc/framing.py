@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 TRANSPORTS = ("buffered", "framed")
-PROTOCOLS = ("binary", "compact")
+PROTOCOLS = ("binary", "compact", "json")
 #: Largest frame / message accepted by default (Apache's default max frame size is 16 MB).
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
@@ -47,7 +47,7 @@ def check_options(transport, protocol, max_message_size):
     if transport not in TRANSPORTS:
         raise ValueError("transport must be 'buffered' or 'framed', not %r" % (transport,))
     if protocol not in PROTOCOLS:
-        raise ValueError("protocol must be 'binary' or 'compact', not %r" % (protocol,))
+        raise ValueError("protocol must be 'binary', 'compact' or 'json', not %r" % (protocol,))
     if not isinstance(max_message_size, int) or max_message_size < 16:
         raise ValueError("max_message_size must be an int >= 16, not %r" % (max_message_size,))
 
