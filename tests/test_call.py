@@ -419,7 +419,7 @@ def test_cli_transport_errors_exit_code_4(servers):
     (["-m", "shoutt"], "no method 'shoutt' in the services of"),
     (["-e", "nowhere"], "endpoint must be HOST:PORT, not 'nowhere'"),
     (["-transport", "http"], "-transport must be 'buffered' or 'framed', not 'http'"),
-    (["-protocol", "json"], "-protocol must be 'binary' or 'compact', not 'json'"),
+    (["-protocol", "xml"], "-protocol must be 'binary', 'compact' or 'json', not 'xml'"),
     (["-f", "/nonexistent/x.json"], "cannot read /nonexistent/x.json"),
     (["-q", "-v"], "-q and -v cannot be used together"),
     (["--timeout", "0"], "--timeout must be positive"),

@@ -4,7 +4,7 @@ Both directions: our blocking and asyncio clients call Apache's
 ``TSimpleServer``/``TThreadedServer`` running Apache-generated processors, and
 Apache's clients (its transports and protocols, ``TMultiplexedProtocol``) call
 our ``ThreadedServer``/``AsyncServer``. Every transport (buffered, framed) and
-protocol (binary, compact); results, declared exceptions, undeclared handler
+protocol (binary, compact, json: Apache's TJSONProtocol); results, declared exceptions, undeclared handler
 errors, unknown methods, oneway calls, multiplexing.
 """
 
@@ -27,7 +27,7 @@ from thriftgen.runtime.errors import ApplicationError  # noqa: E402
 
 pytestmark = pytest.mark.skipif(APACHE is None, reason="Apache thrift compiler not installed")
 
-WIRES = list(itertools.product(["buffered", "framed"], ["binary", "compact"]))
+WIRES = list(itertools.product(["buffered", "framed"], ["binary", "compact", "json"]))
 WIRE_IDS = [f"{t}-{p}" for t, p in WIRES]
 
 
@@ -267,3 +267,25 @@ def test_store_inherited_functions_through_our_server(gen):
             assert seen.get(timeout=TIMEOUT) == ("o-2", 2 ** 40)
         finally:
             trans.close()
+
+
+def test_thriftgen_call_over_json_against_apache_server(gen):
+    """``thriftgen call -protocol json``: the IDL alone, Apache's TJSONProtocol server."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from thriftgen.cli import app
+
+    echo = Path(__file__).resolve().parents[1] / "fixtures" / "echo" / "echo.thrift"
+    handler = EchoHandler(gen("echo.ttypes"))
+    with ApacheServer(gen("echo.Echo").Processor(handler), transport="framed",
+                      protocol="json") as server:
+        result = CliRunner().invoke(app, [
+            "call", "--no-cache", "-idl-path", str(echo), "-m", "echo", "-e",
+            f"127.0.0.1:{server.port}", "-transport", "framed", "-protocol", "json",
+            "-d", '{"req": {"message": "é\\n", "repeat": 2, "payload": "AP8="}}'])
+    assert result.exit_code == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert reply["message"] == "é\né\n" and reply["payload"] == "AP8="

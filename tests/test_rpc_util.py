@@ -90,8 +90,10 @@ class SinkHandler:
 
 
 def _apache_protocol_factory(protocol: str, accelerated: bool):
-    from thrift.protocol import TBinaryProtocol, TCompactProtocol
+    from thrift.protocol import TBinaryProtocol, TCompactProtocol, TJSONProtocol
 
+    if protocol == "json":
+        return TJSONProtocol.TJSONProtocolFactory()
     if protocol == "binary":
         return (TBinaryProtocol.TBinaryProtocolAcceleratedFactory() if accelerated
                 else TBinaryProtocol.TBinaryProtocolFactory())

@@ -2,7 +2,7 @@
 
     thriftgen call -idl-path echo.thrift [-I DIR]... -m [Service/]method
                    (-d JSON | -f FILE) -e HOST:PORT [-transport buffered|framed]
-                   [-protocol binary|compact] [--multiplexed] [--timeout S] [-q] [-v]
+                   [-protocol binary|compact|json] [--multiplexed] [--timeout S] [-q] [-v]
 
 The reply goes to stdout as JSON. Exit codes:
 
@@ -55,7 +55,7 @@ def call_cmd(
                                  help="Server address."),
     transport: str = typer.Option("buffered", "-transport", "--transport",
                                   metavar="buffered|framed", help="Transport (default buffered)."),
-    protocol: str = typer.Option("binary", "-protocol", "--protocol", metavar="binary|compact",
+    protocol: str = typer.Option("binary", "-protocol", "--protocol", metavar="binary|compact|json",
                                  help="Protocol (default binary)."),
     multiplexed: bool = typer.Option(False, "--multiplexed",
                                      help="Send 'Service:method' (Apache's multiplexed protocol)."),
@@ -78,8 +78,8 @@ def call_cmd(
         _fail("-q and -v cannot be used together")
     if transport not in ("buffered", "framed"):
         _fail(f"-transport must be 'buffered' or 'framed', not '{transport}'")
-    if protocol not in ("binary", "compact"):
-        _fail(f"-protocol must be 'binary' or 'compact', not '{protocol}'")
+    if protocol not in ("binary", "compact", "json"):
+        _fail(f"-protocol must be 'binary', 'compact' or 'json', not '{protocol}'")
     if data is not None and data_file is not None:
         _fail("give the arguments with -d or -f, not both")
     if timeout <= 0:

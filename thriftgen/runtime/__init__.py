@@ -166,6 +166,8 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
         _no_mask(mask)
         try:
             return _json_codec().encode(obj, strict_utf8)
+        except SpecError:
+            raise
         except ProtocolError as ex:
             ex._add_path(obj.__class__.__name__)
             raise
@@ -261,6 +263,8 @@ def _decode_at(cls, buf, offset, protocol, strict_utf8, max_depth, mask=None):
         _no_mask(mask)
         try:
             return _json_codec().decode_at(cls, buf, offset, strict_utf8, max_depth)
+        except SpecError:
+            raise
         except ProtocolError as ex:
             ex._add_path(cls.__name__)
             raise

@@ -24,7 +24,7 @@ import math
 import re
 import uuid as uuid_mod
 
-from .errors import ProtocolError
+from .errors import ProtocolError, SpecError
 from .service import FrozenDict, _by_id, _entries
 from .ttype import TType
 
@@ -50,8 +50,14 @@ def _bad(message, kind="invalid_data"):
 # --------------------------------------------------------------------------- writing
 
 
+def _check_class(cls):
+    if not isinstance(cls, type) or not isinstance(getattr(cls, "thrift_spec", None), tuple):
+        raise SpecError("expected a generated class with a thrift_spec tuple, got %r" % (cls,))
+
+
 def encode(obj, strict_utf8=True):
     """``obj`` (a generated struct) as TJSONProtocol bytes."""
+    _check_class(obj.__class__)
     out = []
     _write_struct(obj, out)
     return "".join(out).encode("utf-8", "strict" if strict_utf8 else "surrogateescape")
@@ -86,7 +92,7 @@ def _write_struct(obj, out):
         try:
             _write_value(ttype, args, value, out, False)
         except ProtocolError as ex:
-            ex._add_path(name)
+            ex._add_path("." + name)
             raise
         out.append("}")
     out.append("}")
@@ -175,7 +181,7 @@ def _text(buf, offset, strict_utf8):
                             offset=offset + ex.start) from None
 
 
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(strict=False)  # Apache writes control characters raw
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -184,7 +190,9 @@ def _parse(text, pos, offset):
     try:
         return _DECODER.raw_decode(text, _SPACE.match(text, pos).end())
     except json.JSONDecodeError as ex:
-        kind = "truncated" if ex.pos >= len(text) else "invalid_data"
+        # Text that a longer input could still complete: wait for more of a stream.
+        kind = ("truncated" if ex.pos >= len(text) or ex.msg.startswith("Unterminated")
+                else "invalid_data")
         raise ProtocolError(kind, "bad JSON: %s" % ex.msg,
                             offset=offset + len(text[:ex.pos].encode("utf-8", "surrogatepass"))
                             ) from None
@@ -194,6 +202,7 @@ def _parse(text, pos, offset):
 
 def decode_at(cls, buf, offset, strict_utf8=True, max_depth=64):
     """One ``cls`` value at byte ``offset``: ``(obj, end offset)``."""
+    _check_class(cls)
     text = _text(buf, offset, strict_utf8)
     value, end = _parse(text, 0, offset)
     obj = _read_struct(cls, value, max_depth)
@@ -222,7 +231,7 @@ def _read_struct(cls, value, depth):
         try:
             setattr(obj, entry[2], _read_value(ttype, entry[3], raw, depth - 1, False))
         except ProtocolError as ex:
-            ex._add_path(entry[2])
+            ex._add_path("." + entry[2])
             raise
     return obj
 
