@@ -210,8 +210,11 @@ class DynamicTypes:
                     defaults[attr] = _constant(dflt)
                 else:
                     defaults[attr] = _fresh(self, f.default, ts, path)
-            entries.append((f.id, (f.id, ts.ttype, attr, _spec_args(ts), dflt)))
+            entries.append((f.id, (f.id, ts.ttype, attr, spec_args(ts), dflt)))
         self._fields[cls] = infos
+        # The tables generated classes carry too (the JSON mapping and field masks read them).
+        cls._tg_required = tuple(i.attr for i in infos if i.required)
+        cls._tg_idl_names = {i.name: i.attr for i in infos if i.name != i.attr}
         if getattr(cls, "_tg_spec_by_declaration", False):
             spec: tuple = tuple(e for _, e in sorted(entries, key=lambda x: x[0]))
         elif entries:
@@ -407,7 +410,7 @@ def _fresh(types: DynamicTypes, cv: Any, ts: TypeSpec, path: str) -> Callable[[]
     return lambda: types.const_value(cv, ts, path)
 
 
-def _spec_args(ts: TypeSpec) -> Any:
+def spec_args(ts: TypeSpec) -> Any:
     k = ts.kind
     if k == "string":
         return "UTF8"
@@ -418,7 +421,7 @@ def _spec_args(ts: TypeSpec) -> Any:
     if k == "struct":
         return [ts.cls, None]
     if k in ("list", "set"):
-        return (ts.elem.ttype, _spec_args(ts.elem), False)
+        return (ts.elem.ttype, spec_args(ts.elem), False)
     if k == "map":
-        return (ts.key.ttype, _spec_args(ts.key), ts.value.ttype, _spec_args(ts.value), False)
+        return (ts.key.ttype, spec_args(ts.key), ts.value.ttype, spec_args(ts.value), False)
     return None

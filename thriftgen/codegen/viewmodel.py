@@ -919,11 +919,12 @@ class Builder:
             alias += "_"
         return alias
 
-    def add_field_mask(self, view: object, d: ast.Struct) -> None:
-        """Class-body lines for ``with_field_mask``: the tables ``FieldMask`` reads
-        (required fields -- slim classes have them already -- and IDL names that
-        keyword escaping changed) and ``Cls.field_mask(*paths, black=False)``, unless
-        an IDL field is called ``field_mask`` (options never rename fields)."""
+    def add_name_tables(self, view: object, d: ast.Struct) -> None:
+        """Class-body tables the runtime reads where ``thrift_spec`` says too little:
+        ``_tg_required`` (attribute names; slim classes build theirs from their spec)
+        and ``_tg_idl_names`` (IDL name -> attribute, where keyword escaping renamed a
+        field: ``from`` -> ``from_``). Field masks and the JSON mapping
+        (:mod:`thriftgen.runtime.jsonmap`) use them; absent when empty."""
         pynames = self.field_names(d)
         slim = self.RUNTIME_MODULE == "slim"
         body = IND2 if slim else IND1  # slim classes sit under ``if TYPE_CHECKING:``
@@ -935,12 +936,26 @@ class Builder:
                    for f in d.fields if pynames[f.name] != f.name]
         if renamed:
             lines.append(assign("_tg_idl_names", dict_(renamed), body))
+        self._class_lines(view, lines)
+
+    def add_field_mask(self, view: object, d: ast.Struct) -> None:
+        """``Cls.field_mask(*paths, black=False)`` for ``with_field_mask``, unless an IDL
+        field is called ``field_mask`` (options never rename fields)."""
+        pynames = self.field_names(d)
+        body = IND2 if self.RUNTIME_MODULE == "slim" else IND1
         if "field_mask" not in pynames.values():  # else the IDL field keeps the name
-            lines.append(f"{body}field_mask = {self.field_mask_alias()}.field_mask_method")
+            self._class_lines(view, [f"{body}field_mask = {self.field_mask_alias()}"
+                                     ".field_mask_method"])
+
+    @staticmethod
+    def _class_lines(view: object, lines: list) -> None:
+        if not lines:
+            return
         if isinstance(view, StructView):
             view.class_attrs.extend(lines)
         else:  # slim: rendered by templates/slim/macros.j2
-            view.field_mask = lines  # type: ignore[attr-defined]
+            existing = getattr(view, "class_lines", None) or []
+            view.class_lines = existing + lines  # type: ignore[attr-defined]
 
     # -- structs ------------------------------------------------------------------------
 
@@ -1317,6 +1332,7 @@ class Builder:
                     elif isinstance(d, ast.Struct):
                         structs.append(self.struct_view(pf.path, sym.name, d.kind, d.fields,
                                                         d.doc, names, d))
+                        self.add_name_tables(structs[-1], d)
                         if self.options.with_field_mask:
                             self.add_field_mask(structs[-1], d)
                         all_names.append(sym.name)

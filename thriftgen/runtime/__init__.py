@@ -13,6 +13,8 @@ Public API::
     decode_message(buf, cls, protocol="binary", ...) -> Message(name, type, seqid, body)
     skip(buf, offset, ttype, protocol="binary", max_depth=64) -> end
     message_end(buf, offset=0, protocol="binary") -> end
+    to_dict(obj) / from_dict(cls, value)          # JSON-compatible values (jsonmap)
+    to_json(obj, **dumps_options) / from_json(cls, text)
 
 ``protocol`` is ``"binary"`` (Apache's strict ``TBinaryProtocol``),
 ``"compact"`` (``TCompactProtocol``) or ``"json"`` (``TJSONProtocol``, see
@@ -78,6 +80,11 @@ __all__ = [
     "TApplicationException",
     "MessageType",
     "TType",
+    "to_dict",
+    "from_dict",
+    "to_json",
+    "from_json",
+    "JsonMappingError",
 ]
 
 Message = namedtuple("Message", ["name", "type", "seqid", "body"])
@@ -460,3 +467,15 @@ def decode_message(
             offset=end,
         )
     return Message(name, msg_type, seqid, body)
+
+
+#: Loaded on first use (json, base64 and uuid are not imported by a plain ``import``).
+_JSON_MAPPING = ("to_dict", "from_dict", "to_json", "from_json", "JsonMappingError")
+
+
+def __getattr__(name):
+    if name in _JSON_MAPPING:
+        from . import jsonmap
+
+        return getattr(jsonmap, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
