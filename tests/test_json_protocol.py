@@ -188,3 +188,24 @@ def test_masks_are_refused(types):
     mask = FieldMask(types["All"], "$.flag")
     with pytest.raises(ValueError, match="not json"):
         serialize(types["All"](n=1), "json", mask=mask)
+
+
+def test_simple_json_is_apache_tsimplejsonprotocol(types):
+    import uuid
+
+    tj = pytest.importorskip("thrift.protocol.TJSONProtocol")
+    from thrift.transport.TTransport import TMemoryBuffer
+
+    All, Inner = types["All"], types["Inner"]
+    obj = All(flag=False, b=3, n=-1, big=2 ** 62, d=0.1, s='q"\n', raw=b"\x01", color=1,
+              items=[Inner(x=2)], tags={"t"}, by_id={1: "a"}, flags={False: 2.0},
+              id=uuid.UUID(int=1), nested=[[1], []])
+    buf = TMemoryBuffer()
+    obj.write(tj.TSimpleJSONProtocol(buf))
+    assert serialize(obj, "simplejson") == buf.getvalue()
+    import json
+
+    assert json.loads(serialize(obj, "simplejson"))["items"] == [{"x": 2}]
+    assert serialize(All(d=math.nan), "simplejson") == b'{"d":"NaN"}'
+    with pytest.raises(ValueError):
+        deserialize(All, b"{}", "simplejson")

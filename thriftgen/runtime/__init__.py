@@ -19,7 +19,10 @@ Public API::
 ``protocol`` is ``"binary"`` (Apache's strict ``TBinaryProtocol``),
 ``"compact"`` (``TCompactProtocol``) or ``"json"`` (``TJSONProtocol``, see
 :mod:`thriftgen.runtime._json`); each is byte-for-byte what Apache's Python
-protocols write for the same values and ``thrift_spec``.
+protocols write for the same values and ``thrift_spec``. :func:`serialize` also
+writes ``"simplejson"`` (Apache's write-only ``TSimpleJSONProtocol``: fields by
+name; nothing reads it back, use :func:`to_json` / :func:`from_json` for a
+readable JSON form with IDL names).
 
 Classes are driven by Apache's ``thrift_spec`` layout (see
 :mod:`thriftgen.runtime._compiler`).  A class may provide its own fast codec
@@ -169,10 +172,11 @@ def serialize(obj, protocol="binary", *, strict_utf8=True, mask=None):
     ``mask``: a :class:`~thriftgen.runtime.fieldmask.FieldMask` -- only what it
     selects is written.
     """
-    if protocol == "json":
+    if protocol == "json" or protocol == "simplejson":
         _no_mask(mask)
         try:
-            return _json_codec().encode(obj, strict_utf8)
+            codec = _json_codec()
+            return (codec.encode if protocol == "json" else codec.encode_simple)(obj, strict_utf8)
         except SpecError:
             raise
         except ProtocolError as ex:

@@ -28,7 +28,7 @@ from .errors import ProtocolError, SpecError
 from .service import FrozenDict, _by_id, _entries
 from .ttype import TType
 
-__all__ = ["encode", "decode_at", "encode_message", "read_header", "after_body", "message_end"]
+__all__ = ["encode", "encode_simple", "decode_at", "encode_message", "read_header", "after_body", "message_end"]
 
 VERSION = 1
 _TAG = {TType.BOOL: "tf", TType.BYTE: "i8", TType.I16: "i16", TType.I32: "i32",
@@ -168,6 +168,74 @@ def _write_value(ttype, args, value, out, key):
             bytes=value) if isinstance(value, bytes) else uuid_mod.UUID(str(value))))
     else:
         raise _bad("cannot write wire type %r" % (ttype,), "bad_type")
+
+
+# --------------------------------------------------------------------------- simple JSON
+
+
+def encode_simple(obj, strict_utf8=True):
+    """``obj`` as Apache's write-only ``TSimpleJSONProtocol`` writes it: an object keyed
+    by field name (``thrift_spec``'s), plain arrays and objects, bools as 1/0, binary
+    base64. Non-finite doubles as in TJSONProtocol (``"NaN"``), so the text is JSON."""
+    _check_class(obj.__class__)
+    out = []
+    _simple_struct(obj, out)
+    return "".join(out).encode("utf-8", "strict" if strict_utf8 else "surrogateescape")
+
+
+def _simple_struct(obj, out):
+    out.append("{")
+    first = True
+    for _, ttype, name, args, _ in _entries(obj.__class__):
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        if not first:
+            out.append(",")
+        first = False
+        out.append(_string(name) + ":")
+        try:
+            _simple_value(ttype, args, value, out, False)
+        except ProtocolError as ex:
+            ex._add_path("." + name)
+            raise
+    out.append("}")
+
+
+def _simple_value(ttype, args, value, out, key):
+    if ttype == TType.STRUCT:
+        if key:
+            raise _bad("simple JSON cannot write a struct as a map key")
+        _simple_struct(value, out)
+    elif ttype == TType.LIST or ttype == TType.SET:
+        if key:
+            raise _bad("simple JSON cannot write a container as a map key")
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _simple_value(args[0], args[1], item, out, False)
+        out.append("]")
+    elif ttype == TType.MAP:
+        if key:
+            raise _bad("simple JSON cannot write a container as a map key")
+        out.append("{")
+        for i, (k, v) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            _simple_value(args[0], args[1], k, out, True)
+            out.append(":")
+            _simple_value(args[2], args[3], v, out, False)
+        out.append("}")
+    elif ttype == TType.DOUBLE:
+        value = float(value)
+        if math.isnan(value) or math.isinf(value):
+            _write_value(ttype, args, value, out, key)
+        else:
+            text = "{0}".format(value)  # Apache's simple protocol: repr-like, not .17g
+            out.append('"%s"' % text if key else text)
+    else:
+        _write_value(ttype, args, value, out, key)
 
 
 # --------------------------------------------------------------------------- reading
