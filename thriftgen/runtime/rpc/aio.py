@@ -51,7 +51,7 @@ from ._codec import encode as encode_message
 from ._codec import header as decode_message_header
 from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, MessageCutter, check_options
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, check_options
 from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["AsyncServer", "AsyncChannel", "connect_async"]
@@ -61,6 +61,12 @@ log = logging.getLogger("thriftgen.rpc")
 _CALL = MessageType.CALL
 _ONEWAY = MessageType.ONEWAY
 _EXCEPTION = MessageType.EXCEPTION
+
+
+def _no_header_transport(transport):
+    if transport in HEADER_TRANSPORTS:
+        raise ValueError("the asyncio runtime does not speak the %r transport yet; use the "
+                         "blocking ThreadedServer / connect()" % transport)
 
 
 def _frame_prefix(n):
@@ -381,6 +387,7 @@ class AsyncServer:
                  idle_timeout=300.0, message_timeout=30.0, write_timeout=30.0,
                  max_buffered=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
         check_options(transport, protocol, max_message_size)
+        _no_header_transport(transport)
         if sync_handlers not in ("inline", "thread"):
             raise ValueError("sync_handlers must be 'inline' or 'thread'")
         self.limits = ConnectionLimits(max_connections, idle_timeout, message_timeout,
@@ -640,6 +647,7 @@ async def connect_async(host, port, *, transport="buffered", protocol="binary", 
     ``connect_timeout`` bounds the TCP connect (default: ``timeout``).
     """
     check_options(transport, protocol, max_message_size)
+    _no_header_transport(transport)
     loop = asyncio.get_running_loop()
     if connect_timeout is None:
         connect_timeout = timeout

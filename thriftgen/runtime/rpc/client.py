@@ -14,6 +14,11 @@ For a multiplexed server, name the service: ``connect(..., service="Echo")``,
 or take per-service views of one connection with
 :meth:`Channel.for_service`.
 
+Header transports (``transport="header"``: Apache's THeader; ``"ttheader"``:
+Kitex's TTHeader) wrap each message in a frame with string headers: the channel
+sends ``channel.headers`` with every call and keeps the last reply's in
+``channel.response_headers`` (see :mod:`thriftgen.runtime.rpc.metadata`).
+
 A channel is not thread-safe (one call at a time, as with Apache's clients).
 After a timeout or a transport error the channel is closed: a late reply would
 otherwise be read as the answer to the next call.
@@ -23,13 +28,14 @@ import itertools
 import socket
 
 from .. import decode_struct
-from ..errors import ApplicationError
+from ..errors import ApplicationError, ProtocolError
 from ..service import reply_problem
 from ..ttype import MessageType
 from ._codec import encode as encode_message
 from ._codec import header as decode_message_header
 from .errors import TransportError
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, SocketStream, check_options
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, SocketStream, check_options
+from .header import HeaderFrame, decode_frame, encode_frame
 
 __all__ = ["Channel", "connect", "open_socket"]
 
@@ -57,14 +63,20 @@ def open_socket(host, port, connect_timeout=None, timeout=None):
 
 
 class _Connection:
-    __slots__ = ("stream", "protocol", "seqids", "error", "peer")
+    __slots__ = ("stream", "protocol", "seqids", "error", "peer", "header_kind", "headers",
+                 "response_headers", "max_size")
 
-    def __init__(self, stream, protocol, peer):
+    def __init__(self, stream, protocol, peer, header_kind=None, headers=None,
+                 max_size=DEFAULT_MAX_MESSAGE_SIZE):
         self.stream = stream
         self.protocol = protocol
         self.seqids = itertools.count(1)
         self.error = None  # why the connection is unusable
         self.peer = peer
+        self.header_kind = header_kind  # "header" / "ttheader", or None
+        self.headers = dict(headers or {})  # sent with every call (header transports)
+        self.response_headers = {}  # of the last reply
+        self.max_size = max_size
 
     def fail(self, error):
         if self.error is None:
@@ -93,6 +105,16 @@ class Channel:
     def closed(self):
         return self._conn.error is not None
 
+    @property
+    def headers(self):
+        """Headers sent with every call (header transports; a dict you may change)."""
+        return self._conn.headers
+
+    @property
+    def response_headers(self):
+        """The headers of the last reply (header transports)."""
+        return self._conn.response_headers
+
     def for_service(self, service):
         """A channel on the same connection whose calls go to ``service`` (multiplexed)."""
         return Channel(self._conn, service)
@@ -115,6 +137,9 @@ class Channel:
             raise TransportError("closed", "the channel is closed (%s)" % conn.error)
         msg = encode_message(self._prefix + name if self._prefix else name, mtype, seqid, args,
                              conn.protocol)
+        if conn.header_kind is not None:
+            msg = encode_frame(HeaderFrame(msg, kind=conn.header_kind, seqid=seqid,
+                                           protocol=conn.protocol, headers=conn.headers))
         try:
             conn.stream.write_message(msg)
         except TransportError as ex:
@@ -126,6 +151,8 @@ class Channel:
             raise TransportError("closed", "the channel is closed (%s)" % conn.error)
         try:
             msg = conn.stream.read_message()
+            if conn.header_kind is not None:
+                msg = self._unwrap(msg)
         except TransportError as ex:
             raise conn.fail(ex)
         protocol = conn.protocol
@@ -141,6 +168,19 @@ class Channel:
         if problem is not None:
             raise problem
         return decode_struct(result_cls, msg, pos, protocol)[0]
+
+    def _unwrap(self, body):
+        conn = self._conn
+        try:
+            frame, _ = decode_frame(len(body).to_bytes(4, "big") + body, 0, conn.max_size)
+        except ProtocolError as ex:
+            raise TransportError("bad_data", "bad %s reply frame: %s" % (conn.header_kind, ex)) \
+                from None
+        if frame.protocol != conn.protocol:
+            raise TransportError("bad_data", "the reply is %s, the call was %s"
+                                 % (frame.protocol, conn.protocol))
+        conn.response_headers = frame.headers
+        return frame.payload
 
     def close(self):
         self._conn.fail(TransportError("closed", "closed by this side"))
@@ -158,16 +198,22 @@ class Channel:
 
 
 def connect(host, port, *, transport="buffered", protocol="binary", service=None,
-            timeout=None, connect_timeout=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE):
+            timeout=None, connect_timeout=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+            headers=None):
     """Open a :class:`Channel` to ``host:port``.
 
     ``timeout`` bounds every read and write (seconds, None = wait forever),
     ``connect_timeout`` the TCP connect (default: ``timeout``). ``service``
-    makes every call multiplexed (``"service:method"``).
+    makes every call multiplexed (``"service:method"``). ``headers``: sent with
+    every call over a header transport (``channel.headers``).
     """
     check_options(transport, protocol, max_message_size)
+    kind = transport if transport in HEADER_TRANSPORTS else None
+    if headers and kind is None:
+        raise ValueError("headers need a header transport ('header' or 'ttheader')")
     if connect_timeout is None:
         connect_timeout = timeout
     sock = open_socket(host, port, connect_timeout, timeout)
     stream = SocketStream(sock, transport, protocol, max_message_size)
-    return Channel(_Connection(stream, protocol, (host, port)), service)
+    return Channel(_Connection(stream, protocol, (host, port), kind, headers, max_message_size),
+                   service)

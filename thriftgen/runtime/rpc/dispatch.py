@@ -142,6 +142,14 @@ class Dispatcher:
             for method, fn in self.default.table.items():
                 self._routes[method] = (self.default, fn, method)
 
+    def with_protocol(self, protocol):
+        """The same routes for messages in another protocol (a header frame names its
+        payload's protocol per call)."""
+        twin = object.__new__(Dispatcher)
+        twin.__dict__.update(self.__dict__)
+        twin.protocol = protocol
+        return twin
+
     # -- steps (the asyncio server runs the handler in between) ------------------------
 
     def begin(self, msg):

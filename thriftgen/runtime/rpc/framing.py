@@ -23,6 +23,7 @@ from .errors import TransportError
 
 __all__ = [
     "TRANSPORTS",
+    "HEADER_TRANSPORTS",
     "PROTOCOLS",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "check_options",
@@ -31,7 +32,9 @@ __all__ = [
     "frame",
 ]
 
-TRANSPORTS = ("buffered", "framed")
+TRANSPORTS = ("buffered", "framed", "header", "ttheader")
+#: Transports whose frames carry a header (Apache THeader, Kitex TTHeader: ``header.py``).
+HEADER_TRANSPORTS = ("header", "ttheader")
 PROTOCOLS = ("binary", "compact", "json")
 #: Largest frame / message accepted by default (Apache's default max frame size is 16 MB).
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
@@ -45,9 +48,12 @@ _RESCAN_FLOOR = 65536
 
 def check_options(transport, protocol, max_message_size):
     if transport not in TRANSPORTS:
-        raise ValueError("transport must be 'buffered' or 'framed', not %r" % (transport,))
+        raise ValueError("transport must be 'buffered', 'framed', 'header' or 'ttheader', "
+                         "not %r" % (transport,))
     if protocol not in PROTOCOLS:
         raise ValueError("protocol must be 'binary', 'compact' or 'json', not %r" % (protocol,))
+    if transport in HEADER_TRANSPORTS and protocol == "json":
+        raise ValueError("a %s frame carries binary or compact messages, not json" % transport)
     if not isinstance(max_message_size, int) or max_message_size < 16:
         raise ValueError("max_message_size must be an int >= 16, not %r" % (max_message_size,))
 
@@ -183,8 +189,9 @@ class SocketStream:
     def __init__(self, sock, transport="buffered", protocol="binary",
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE):
         self.sock = sock
+        # Header frames are cut like framed ones; they are written whole (LENGTH included).
         self.framed = transport == "framed"
-        self.cutter = MessageCutter(self.framed, protocol, max_message_size)
+        self.cutter = MessageCutter(transport != "buffered", protocol, max_message_size)
         self._ready = []
 
     def read_message(self):

@@ -38,9 +38,12 @@ import threading
 import time
 from collections import deque
 
+from ..errors import ProtocolError
 from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, MessageCutter, check_options
+from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, check_options
+from .header import HeaderFrame, decode_frame, encode_frame
+from .metadata import run_with_headers
 from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["ThreadedServer"]
@@ -298,7 +301,7 @@ class ThreadedServer:
                 sock.close()
                 continue
             self._accepted += 1
-            conn = _Conn(sock, peer, MessageCutter(self.transport == "framed", self.protocol,
+            conn = _Conn(sock, peer, MessageCutter(self.transport != "buffered", self.protocol,
                                                    self.max_message_size),
                          time.monotonic(), self._accepted)
             self._conns[sock] = conn
@@ -436,6 +439,8 @@ class ThreadedServer:
 
     def _work(self):
         handle = self.dispatcher.handle
+        if self.transport in HEADER_TRANSPORTS:
+            handle = self._header_handler()
         jobs = self._jobs
         framed = self.transport == "framed"
         while True:
@@ -475,6 +480,32 @@ class ThreadedServer:
                 with self._idle:
                     self._in_calls -= 1
                     self._idle.notify_all()
+
+    def _header_handler(self):
+        """``handle(frame body) -> reply frame``: a THeader or TTHeader frame in (either
+        kind: the magic says which), the reply in the same kind, sequence number,
+        payload protocol and transforms, with the handler's response headers."""
+        dispatchers = {self.protocol: self.dispatcher}
+        limit = self.max_message_size
+
+        def handle(body):
+            try:
+                frame, _ = decode_frame(len(body).to_bytes(_FRAME_PREFIX, "big") + body, 0, limit)
+            except ProtocolError as ex:
+                raise BadMessage("bad header frame: %s" % (ex,)) from None
+            dispatcher = dispatchers.get(frame.protocol)
+            if dispatcher is None:
+                dispatcher = dispatchers[frame.protocol] = self.dispatcher.with_protocol(
+                    frame.protocol)
+            reply, response = run_with_headers(lambda: dispatcher.handle(frame.payload),
+                                               frame.headers)
+            if reply is None:
+                return None
+            return encode_frame(HeaderFrame(reply, kind=frame.kind, seqid=frame.seqid,
+                                            protocol=frame.protocol, transforms=frame.transforms,
+                                            headers=response))
+
+        return handle
 
     def _linger(self, conn):
         """The connection's next request if it arrives within _LINGER seconds and no

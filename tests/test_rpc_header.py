@@ -1,0 +1,165 @@
+"""RPC over header transports: Apache THeader (against Apache's Python library, both
+directions) and Kitex TTHeader (ours both sides, frames checked in
+tests/test_header_frames.py), with per-call headers."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+
+pytest.importorskip("thrift")
+
+from test_codegen_util import APACHE  # noqa: E402
+from test_rpc_util import TIMEOUT, EchoHandler, _server_socket_class, generated  # noqa: E402
+from thriftgen.runtime import rpc  # noqa: E402
+from thriftgen.runtime.rpc import metadata  # noqa: E402
+from thriftgen.runtime.rpc.header import ZLIB  # noqa: E402
+
+pytestmark = pytest.mark.skipif(APACHE is None, reason="Apache thrift compiler not installed")
+PROTOCOL_IDS = {"binary": 0, "compact": 2}
+
+
+@pytest.fixture(scope="module")
+def gen(tmp_path_factory):
+    with generated(tmp_path_factory.mktemp("rpc_header")) as imp:
+        yield imp
+
+
+class HeaderEcho(EchoHandler):
+    """Echo that answers the caller's ``log_id`` header in a ``seen`` response header."""
+
+    def echo(self, req):
+        headers = metadata.request_headers()
+        metadata.set_response_header("seen", headers.get("log_id", "-"))
+        return super().echo(req)
+
+
+class ApacheHeaderServer:
+    """Apache's TSimpleServer with THeaderProtocolFactory (headers only)."""
+
+    def __init__(self, processor, protocol):
+        import threading
+
+        from thrift.protocol.THeaderProtocol import THeaderProtocolFactory
+        from thrift.server import TServer
+        from thrift.transport import TTransport
+
+        self.socket = _server_socket_class()(host="127.0.0.1", port=0)
+        self.socket.listen()
+        self.port = self.socket.handle.getsockname()[1]
+        factory = THeaderProtocolFactory(default_protocol=PROTOCOL_IDS[protocol])
+        self.server = TServer.TThreadedServer(processor, self.socket,
+                                              TTransport.TTransportFactoryBase(), factory,
+                                              daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        try:
+            self.server.serve()
+        except BaseException:
+            pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.socket.stopping = True
+        try:
+            self.socket.handle.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.socket.close()
+        self.thread.join(timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("protocol", ["binary", "compact"])
+def test_our_client_against_apache_theader_server(gen, protocol):
+    handler = EchoHandler(gen("echo.ttypes"))
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    with ApacheHeaderServer(gen("echo.Echo").Processor(handler), protocol) as server:
+        with rpc.connect("127.0.0.1", server.port, transport="header", protocol=protocol,
+                         timeout=TIMEOUT, headers={"log_id": "abc"}) as channel:
+            client = ours.Client(channel)
+            resp = client.echo(types.EchoRequest(message="hé", repeat=2, payload=b"\x00"))
+            assert (resp.message, resp.payload) == ("héhé", b"\x00")
+            with pytest.raises(types.EchoError):
+                client.echo(types.EchoRequest(message="x", repeat=-1))
+            client.shout(types.EchoRequest(message="one way"))
+            assert handler.shouts.get(timeout=TIMEOUT) == "one way"
+            assert client.echo(types.EchoRequest(message="z")).message == "z"
+
+
+@pytest.mark.parametrize("zlib_on", [False, True], ids=["plain", "zlib"])
+@pytest.mark.parametrize("protocol", ["binary", "compact"])
+def test_apache_theader_client_against_our_server(gen, protocol, zlib_on):
+    from thrift.protocol.THeaderProtocol import THeaderProtocol
+    from thrift.transport import TSocket
+    from thrift.transport.THeaderTransport import THeaderClientType
+
+    handler = HeaderEcho(gen("tgr.echo.ttypes"))
+    server = rpc.ThreadedServer(gen("tgr.echo.Echo").Processor(handler), transport="header",
+                                protocol=protocol)
+    with server:
+        sock = TSocket.TSocket("127.0.0.1", server.port)
+        sock.setTimeout(int(TIMEOUT * 1000))
+        proto = THeaderProtocol(sock, [THeaderClientType.HEADERS], PROTOCOL_IDS[protocol])
+        if zlib_on:
+            proto.add_transform(ZLIB)
+        sock.open()
+        try:
+            client = gen("echo.Echo").Client(proto)
+            types = gen("echo.ttypes")
+            proto.set_header(b"log_id", b"L-42")
+            resp = client.echo(types.EchoRequest(message="ab" * 200, repeat=2))
+            assert resp.message == "ab" * 400
+            assert proto.get_headers() == {b"seen": b"L-42"}
+            with pytest.raises(types.EchoError):
+                client.echo(types.EchoRequest(message="x", repeat=-3))
+            resp = client.echo(types.EchoRequest(message="again"))  # no header this time
+            assert proto.get_headers() == {b"seen": b"-"}
+        finally:
+            sock.close()
+
+
+@pytest.mark.parametrize("transport", ["header", "ttheader"])
+def test_headers_both_ways_between_ours(gen, transport):
+    handler = HeaderEcho(gen("tgr.echo.ttypes"))
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    with rpc.ThreadedServer(ours.Processor(handler), transport=transport) as server:
+        with rpc.connect("127.0.0.1", server.port, transport=transport, timeout=TIMEOUT,
+                         headers={"log_id": "first"}) as channel:
+            client = ours.Client(channel)
+            assert client.echo(types.EchoRequest(message="m")).message == "m"
+            assert channel.response_headers == {"seen": "first"}
+            channel.headers["log_id"] = "second"
+            client.echo(types.EchoRequest(message="m"))
+            assert channel.response_headers == {"seen": "second"}
+
+
+def test_a_hostile_frame_closes_only_its_connection(gen):
+    handler = HeaderEcho(gen("tgr.echo.ttypes"))
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    with rpc.ThreadedServer(ours.Processor(handler), transport="header") as server:
+        bad = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        # A THeader frame whose header names an unknown transform.
+        bad.sendall(struct.pack("!IHHiH", 10 + 4, 0x0FFF, 0, 1, 1) + b"\x00\x01\x07\x00")
+        assert bad.recv(100) == b""  # closed, no reply
+        bad.close()
+        with rpc.connect("127.0.0.1", server.port, transport="header",
+                         timeout=TIMEOUT) as channel:
+            assert ours.Client(channel).echo(types.EchoRequest(message="ok")).message == "ok"
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="binary or compact messages, not json"):
+        rpc.connect("127.0.0.1", 1, transport="header", protocol="json")
+    with pytest.raises(ValueError, match="headers need a header transport"):
+        rpc.connect("127.0.0.1", 1, transport="framed", headers={"a": "b"})
+    with pytest.raises(ValueError, match="asyncio runtime does not speak"):
+        rpc.AsyncServer([], transport="ttheader")
+    with pytest.raises(RuntimeError, match="only valid while handling"):
+        metadata.set_response_header("a", "b")
+    assert metadata.request_headers() == {}
