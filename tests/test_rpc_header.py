@@ -160,6 +160,51 @@ def test_bad_options():
         rpc.connect("127.0.0.1", 1, transport="framed", headers={"a": "b"})
     with pytest.raises(ValueError, match="asyncio runtime does not speak"):
         rpc.AsyncServer([], transport="ttheader")
-    with pytest.raises(RuntimeError, match="only valid while handling"):
-        metadata.set_response_header("a", "b")
+    metadata.set_response_header("a", "b")  # outside a header call: nowhere to go, ignored
     assert metadata.request_headers() == {}
+
+
+def test_one_port_serves_every_transport_at_once(gen):
+    """``transport="auto"``: buffered, framed, multiplexed, THeader and TTHeader clients
+    (and each protocol) on one port, concurrently, 200 calls each."""
+    import threading
+
+    handler = HeaderEcho(gen("tgr.echo.ttypes"))
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    clients = [("buffered", "binary", None), ("framed", "compact", None),
+               ("buffered", "json", None), ("framed", "binary", "Echo"),
+               ("header", "compact", None), ("ttheader", "binary", None)]
+    errors = []
+    with rpc.ThreadedServer({"Echo": ours.Processor(handler)}, transport="auto",
+                            default=ours.Processor(handler)) as server:
+        def run(transport, protocol, service):
+            try:
+                headers = {"log_id": transport} if transport in ("header", "ttheader") else None
+                with rpc.connect("127.0.0.1", server.port, transport=transport,
+                                 protocol=protocol, service=service, timeout=TIMEOUT,
+                                 headers=headers) as channel:
+                    client = ours.Client(channel)
+                    for i in range(200):
+                        msg = f"{transport}-{protocol}-{i}"
+                        assert client.echo(types.EchoRequest(message=msg)).message == msg
+                    if headers:
+                        assert channel.response_headers == {"seen": transport}
+            except BaseException as ex:  # reported below
+                errors.append((transport, protocol, ex))
+
+        threads = [threading.Thread(target=run, args=c) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors
+
+
+def test_auto_refuses_what_it_cannot_tell(gen):
+    ours = gen("tgr.echo.Echo")
+    with rpc.ThreadedServer(ours.Processor(HeaderEcho(gen("tgr.echo.ttypes"))),
+                            transport="auto") as server:
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert s.recv(100) == b""  # closed, no reply
+        s.close()

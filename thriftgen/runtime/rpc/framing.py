@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "check_options",
     "MessageCutter",
+    "SniffingCutter",
     "SocketStream",
     "frame",
 ]
@@ -64,12 +65,14 @@ def frame(message):
 
 
 class MessageCutter:
-    """Incremental message splitter for one direction of one connection."""
+    """Incremental message splitter for one direction of one connection.
+    ``transport`` is informative (what the server answers with)."""
 
-    __slots__ = ("framed", "protocol", "max_size", "_buf", "_scan_at", "_need")
+    __slots__ = ("framed", "protocol", "max_size", "_buf", "_scan_at", "_need", "transport")
 
-    def __init__(self, framed, protocol, max_size):
+    def __init__(self, framed, protocol, max_size, transport=None):
         self.framed = framed
+        self.transport = transport or ("framed" if framed else "buffered")
         self.protocol = protocol
         self.max_size = max_size
         self._buf = bytearray()
@@ -174,6 +177,91 @@ class MessageCutter:
             out.append(bytes(buf[4:size + 4]))
             del buf[:size + 4]
         return out
+
+
+class SniffingCutter:
+    """A server connection's cutter before its first bytes say which transport and
+    protocol the client speaks (``transport="auto"``); then the right
+    :class:`MessageCutter` takes over. Up to 6 bytes decide:
+
+    * ``80 01`` binary or ``82 x1`` compact or ``[`` json, unframed: ``buffered``;
+    * else a 4-byte length, then ``0F FF`` (THeader), ``10 00`` (TTHeader), or a
+      binary, compact or json message: ``framed``.
+    """
+
+    __slots__ = ("max_size", "_buf", "real")
+
+    def __init__(self, max_size):
+        self.max_size = max_size
+        self._buf = bytearray()
+        self.real = None
+
+    @property
+    def transport(self):
+        return self.real.transport if self.real is not None else None
+
+    @property
+    def protocol(self):
+        return self.real.protocol if self.real is not None else None
+
+    @property
+    def pending(self):
+        return self.real.pending if self.real is not None else len(self._buf)
+
+    @property
+    def deferred(self):
+        return self.real.deferred if self.real is not None else False
+
+    def scan(self):
+        return self.real.scan() if self.real is not None else []
+
+    def feed(self, data):
+        if self.real is not None:
+            return self.real.feed(data)
+        self._buf += data
+        buf = self._buf
+        decided = _sniff(buf)
+        if decided is None:
+            if len(buf) >= 6:
+                raise TransportError("bad_data", "cannot tell the client's transport from its "
+                                     "first bytes %s" % bytes(buf[:6]).hex(" "))
+            return []
+        transport, protocol = decided
+        self.real = MessageCutter(transport != "buffered", protocol, self.max_size, transport)
+        self._buf = bytearray()
+        return self.real.feed(bytes(buf))
+
+
+def _message_protocol(head):
+    """The protocol an (unframed) message starting with ``head`` is in, or None."""
+    if head[:2] == b"\x80\x01":
+        return "binary"
+    if head[:1] == b"\x82" and len(head) >= 2 and head[1] & 0x1F == 1:
+        return "compact"
+    if head[:1] == b"[":
+        return "json"
+    return None
+
+
+def _sniff(buf):
+    """``(transport, protocol)`` of a connection's first bytes, or None (need more, or
+    unknown: the caller tells which by the length it has)."""
+    if len(buf) < 2:
+        return None
+    protocol = _message_protocol(bytes(buf[:2]))
+    if protocol is not None:
+        return "buffered", protocol
+    if len(buf) < 6:
+        return None
+    magic = bytes(buf[4:6])
+    if magic == b"\x0f\xff":
+        return "header", "binary"  # the protocol of each frame is in its header
+    if magic == b"\x10\x00":
+        return "ttheader", "binary"
+    protocol = _message_protocol(magic)
+    if protocol is not None:
+        return "framed", protocol
+    return None
 
 
 def _too_big(size, limit, what):

@@ -10,6 +10,13 @@ threads runs the calls.
 
 or ``with ThreadedServer(...) as server:`` / ``server.serve_forever()``.
 
+``transport``: ``buffered``, ``framed``, ``header`` (Apache THeader) or
+``ttheader`` (Kitex TTHeader; both header kinds are accepted on either), or
+``auto``: each connection's first bytes say which of them, and which protocol
+(binary, compact, json), it speaks, and it is answered in kind, so one port
+serves every client (:class:`~thriftgen.runtime.rpc.framing.SniffingCutter`).
+Header frames carry per-call headers (:mod:`~thriftgen.runtime.rpc.metadata`).
+
 Only a complete request takes a worker (Apache's ``THsHaServer`` model rather
 than ``TThreadedServer``'s thread per connection): the reactor waits for bytes
 on all connections at once, cuts messages, and hands each complete one to a
@@ -41,7 +48,8 @@ from collections import deque
 from ..errors import ProtocolError
 from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, check_options
+from .framing import (DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, SniffingCutter,
+                      check_options)
 from .header import HeaderFrame, decode_frame, encode_frame
 from .metadata import run_with_headers
 from .limits import SWEEP_EVERY, ConnectionLimits
@@ -95,7 +103,7 @@ class ThreadedServer:
                  protocol="binary", default=None, workers=64, max_connections=None,
                  idle_timeout=300.0, message_timeout=30.0, write_timeout=30.0,
                  max_buffered=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
-        check_options(transport, protocol, max_message_size)
+        check_options("framed" if transport == "auto" else transport, protocol, max_message_size)
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.limits = ConnectionLimits(max_connections, idle_timeout, message_timeout,
@@ -123,6 +131,7 @@ class ThreadedServer:
         self._stopped = threading.Event()
         self._idle = threading.Condition()  # notified when a call finishes (graceful stop)
         self._in_calls = 0
+        self._answerers = {}  # (transport, protocol) -> answer function (see _answerer)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -301,9 +310,12 @@ class ThreadedServer:
                 sock.close()
                 continue
             self._accepted += 1
-            conn = _Conn(sock, peer, MessageCutter(self.transport != "buffered", self.protocol,
-                                                   self.max_message_size),
-                         time.monotonic(), self._accepted)
+            if self.transport == "auto":
+                cutter = SniffingCutter(self.max_message_size)
+            else:
+                cutter = MessageCutter(self.transport != "buffered", self.protocol,
+                                       self.max_message_size, self.transport)
+            conn = _Conn(sock, peer, cutter, time.monotonic(), self._accepted)
             self._conns[sock] = conn
             self._set_reading(conn, True)
 
@@ -437,24 +449,41 @@ class ThreadedServer:
 
     # -- workers -----------------------------------------------------------------------
 
+    def _answerer(self, transport, protocol):
+        """``answer(request) -> bytes to send or None`` for a connection's transport and
+        protocol (fixed by the server, or detected per connection with ``auto``)."""
+        key = (transport, protocol)
+        answer = self._answerers.get(key)
+        if answer is None:
+            if transport in HEADER_TRANSPORTS:
+                answer = self._header_handler()
+            else:
+                dispatcher = (self.dispatcher if protocol == self.protocol
+                              else self.dispatcher.with_protocol(protocol))
+                handle = dispatcher.handle
+                if transport == "framed":
+                    def answer(msg, handle=handle):
+                        reply = handle(msg)
+                        return None if reply is None else (
+                            len(reply).to_bytes(_FRAME_PREFIX, "big") + reply)
+                else:
+                    answer = handle
+            self._answerers[key] = answer
+        return answer
+
     def _work(self):
-        handle = self.dispatcher.handle
-        if self.transport in HEADER_TRANSPORTS:
-            handle = self._header_handler()
         jobs = self._jobs
-        framed = self.transport == "framed"
         while True:
             job = jobs.get()
             if job is None:
                 return
             conn, msg = job
             ok = False
+            handle = self._answerer(conn.cutter.transport, conn.cutter.protocol)
             try:
                 while True:
                     reply = handle(msg)
                     if reply is not None:
-                        if framed:
-                            reply = len(reply).to_bytes(_FRAME_PREFIX, "big") + reply
                         _send_all(conn.sock, reply, self.write_timeout)
                     if conn.inbox:
                         msg = conn.inbox.popleft()
