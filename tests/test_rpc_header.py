@@ -208,3 +208,34 @@ def test_auto_refuses_what_it_cannot_tell(gen):
         s.sendall(b"GET / HTTP/1.1\r\n\r\n")
         assert s.recv(100) == b""  # closed, no reply
         s.close()
+
+
+def test_ttheader_routes_colliding_methods_by_idl_service_name(tmp_path):
+    import importlib
+
+    from test_codegen_util import gen_into, importable
+
+    (tmp_path / "two.thrift").write_text(
+        "namespace py two\nservice Alpha { string who() }\nservice Beta { string who() }\n")
+    gen_into(tmp_path / "out", tmp_path / "two.thrift", package_prefix="tgtwo", no_fmt=True)
+
+    class Named:
+        def __init__(self, name):
+            self.name = name
+
+        def who(self):
+            return self.name + ":" + metadata.request_headers().get(metadata.IDL_SERVICE, "")
+
+    with importable(tmp_path / "out"):
+        alpha = importlib.import_module("tgtwo.two.Alpha")
+        beta = importlib.import_module("tgtwo.two.Beta")
+        services = {"Alpha": alpha.Processor(Named("A")), "Beta": beta.Processor(Named("B"))}
+        with rpc.ThreadedServer(services, transport="auto") as server:
+            for name, module, expected in (("Alpha", alpha, "A:Alpha"), ("Beta", beta, "B:Beta")):
+                with rpc.connect("127.0.0.1", server.port, transport="ttheader", service=name,
+                                 timeout=TIMEOUT) as channel:
+                    assert module.Client(channel).who() == expected  # isn header, plain name
+                # Apache multiplexing over THeader: the name prefix routes instead.
+                with rpc.connect("127.0.0.1", server.port, transport="header", service=name,
+                                 timeout=TIMEOUT) as channel:
+                    assert module.Client(channel).who() == expected.split(":")[0] + ":"

@@ -215,5 +215,9 @@ def connect(host, port, *, transport="buffered", protocol="binary", service=None
         connect_timeout = timeout
     sock = open_socket(host, port, connect_timeout, timeout)
     stream = SocketStream(sock, transport, protocol, max_message_size)
+    if kind == "ttheader" and service:
+        # Kitex names the target IDL service in a header, not in the message name.
+        headers = dict(headers or {}, isn=service)
+        service = None
     return Channel(_Connection(stream, protocol, (host, port), kind, headers, max_message_size),
                    service)

@@ -152,7 +152,7 @@ class Dispatcher:
 
     # -- steps (the asyncio server runs the handler in between) ------------------------
 
-    def begin(self, msg):
+    def begin(self, msg, service=None):
         """Decode a request: ``(Call, None)``, or ``(None, reply bytes or None)``
         when it is answered (or dropped) without running a handler."""
         protocol = self.protocol
@@ -161,6 +161,9 @@ class Dispatcher:
         except ProtocolError as ex:
             raise BadMessage("undecodable message header: %s" % (ex,)) from None
         route = self._routes.get(name)
+        if service is not None and ":" not in name:
+            # TTHeader names the IDL service in a header (isn) instead of the message name.
+            route = self._routes.get(service + ":" + name) or route
         if route is None:
             return None, self._unroutable(name, mtype, seqid)
         svc, fn, method = route
@@ -204,9 +207,10 @@ class Dispatcher:
 
     # -- the synchronous path ------------------------------------------------------------
 
-    def handle(self, msg):
-        """Process one request message; return the reply bytes or None."""
-        call, reply = self.begin(msg)
+    def handle(self, msg, service=None):
+        """Process one request message; return the reply bytes or None. ``service``:
+        the IDL service a TTHeader frame names (its ``isn`` header)."""
+        call, reply = self.begin(msg, service)
         if call is None:
             return reply
         method = call.method

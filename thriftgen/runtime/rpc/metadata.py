@@ -12,11 +12,14 @@ the headers of the last reply in ``channel.response_headers``.
 
 import contextvars
 
-__all__ = ["request_headers", "set_response_header", "LOG_ID", "CALLER"]
+__all__ = ["request_headers", "set_response_header", "LOG_ID", "CALLER", "IDL_SERVICE"]
 
 #: Well-known keys (as Apache's and fbthrift's libraries spell them).
 LOG_ID = "log_id"
 CALLER = "client_name"
+#: TTHeader: the IDL service a call is for (Kitex's ``isn``); routes calls between the
+#: services of one server even when their method names collide.
+IDL_SERVICE = "isn"
 
 _request = contextvars.ContextVar("thriftgen_request_headers", default=None)
 _response = contextvars.ContextVar("thriftgen_response_headers", default=None)

@@ -50,8 +50,8 @@ from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
 from .framing import (DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, SniffingCutter,
                       check_options)
-from .header import HeaderFrame, decode_frame, encode_frame
-from .metadata import run_with_headers
+from .header import TTHEADER, HeaderFrame, decode_frame, encode_frame
+from .metadata import IDL_SERVICE, run_with_headers
 from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["ThreadedServer"]
@@ -526,8 +526,9 @@ class ThreadedServer:
             if dispatcher is None:
                 dispatcher = dispatchers[frame.protocol] = self.dispatcher.with_protocol(
                     frame.protocol)
-            reply, response = run_with_headers(lambda: dispatcher.handle(frame.payload),
-                                               frame.headers)
+            service = frame.headers.get(IDL_SERVICE) if frame.kind == TTHEADER else None
+            reply, response = run_with_headers(
+                lambda: dispatcher.handle(frame.payload, service), frame.headers)
             if reply is None:
                 return None
             return encode_frame(HeaderFrame(reply, kind=frame.kind, seqid=frame.seqid,
