@@ -418,7 +418,10 @@ def test_cli_transport_errors_exit_code_4(servers):
     (["-d", "{"], "the request is not valid JSON"),
     (["-m", "shoutt"], "no method 'shoutt' in the services of"),
     (["-e", "nowhere"], "endpoint must be HOST:PORT, not 'nowhere'"),
-    (["-transport", "http"], "-transport must be 'buffered' or 'framed', not 'http'"),
+    (["-transport", "http"], "-transport must be 'buffered', 'framed', 'header' or 'ttheader', "
+                             "not 'http'"),
+    (["--header", "k=v"], "--header needs -transport header or ttheader"),
+    (["-transport", "header", "--header", "novalue"], "--header must be KEY=VALUE, not 'novalue'"),
     (["-protocol", "xml"], "-protocol must be 'binary', 'compact' or 'json', not 'xml'"),
     (["-f", "/nonexistent/x.json"], "cannot read /nonexistent/x.json"),
     (["-q", "-v"], "-q and -v cannot be used together"),

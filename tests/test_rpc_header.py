@@ -239,3 +239,27 @@ def test_ttheader_routes_colliding_methods_by_idl_service_name(tmp_path):
                 with rpc.connect("127.0.0.1", server.port, transport="header", service=name,
                                  timeout=TIMEOUT) as channel:
                     assert module.Client(channel).who() == expected.split(":")[0] + ":"
+
+
+@pytest.mark.parametrize("transport", ["header", "ttheader"])
+def test_thriftgen_call_over_header_transports(gen, transport):
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from thriftgen.cli import app
+
+    echo = Path(__file__).resolve().parents[1] / "fixtures" / "echo" / "echo.thrift"
+    handler = HeaderEcho(gen("tgr.echo.ttypes"))
+    with rpc.ThreadedServer({"Echo": gen("tgr.echo.Echo").Processor(handler)},
+                            transport="auto") as server:
+        result = CliRunner().invoke(app, [
+            "call", "--no-cache", "-idl-path", str(echo), "--service", "Echo", "-m", "echo",
+            "-e", f"127.0.0.1:{server.port}", "-transport", transport, "-v",
+            "--header", "log_id=from-cli", "-d", '{"req": {"message": "hi"}}',
+            # THeader has no service header: Apache's multiplexed names route instead
+            *(["--multiplexed"] if transport == "header" else [])])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["message"] == "hi"
+    assert "<- header seen: from-cli" in result.stderr

@@ -56,6 +56,7 @@ class CallResult:
     request_bytes: int = 0
     elapsed: float = 0.0  # seconds, connect included
     extra: dict = field(default_factory=dict)
+    response_headers: dict = field(default_factory=dict)  # header transports
 
     def to_json(self) -> Any:
         """What ``thriftgen call`` prints: the value, or the exception with its type."""
@@ -143,8 +144,10 @@ class Caller:
 
     def call(self, method: str, data: Any, endpoint: str, *, transport: str = "buffered",
              protocol: str = "binary", multiplexed: bool = False,
-             timeout: Optional[float] = 10.0) -> CallResult:
-        """Send one call and return its outcome (see the module doc for errors)."""
+             timeout: Optional[float] = 10.0, headers: Optional[dict] = None) -> CallResult:
+        """Send one call and return its outcome (see the module doc for errors).
+        ``headers``: sent with the call over a header transport (``header``,
+        ``ttheader``); over ``ttheader`` the service is named in the ``isn`` header."""
         from thriftgen.runtime import rpc
 
         svc, fn = self.resolve(method, multiplexed)
@@ -153,15 +156,18 @@ class Caller:
         record = fn.function
         size = len(encode_message(record.name, MessageType.CALL, 0, args, protocol))
         start = time.perf_counter()
+        named = multiplexed or transport == "ttheader"
         channel = rpc.connect(host, port, transport=transport, protocol=protocol, timeout=timeout,
-                              service=svc.name if multiplexed else None)
+                              service=svc.name if named else None, headers=headers)
         try:
             result = channel.call(record.name, args, record.result_cls, record.oneway)
+            response_headers = dict(channel.response_headers)
         finally:
             channel.close()
         out = CallResult("oneway" if record.oneway else "success", service=svc.name,
                          method=fn.name, request_bytes=size,
                          elapsed=time.perf_counter() - start)
+        out.response_headers = response_headers
         if record.oneway:
             return out
         for info, type_name in fn.throws:

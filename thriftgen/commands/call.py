@@ -1,7 +1,7 @@
 """``thriftgen call``: one RPC from the IDL alone, JSON in, JSON out (kitexcall's idea)::
 
     thriftgen call -idl-path echo.thrift [-I DIR]... -m [Service/]method
-                   (-d JSON | -f FILE) -e HOST:PORT [-transport buffered|framed]
+                   (-d JSON | -f FILE) -e HOST:PORT [-transport buffered|framed|header|ttheader]
                    [-protocol binary|compact|json] [--multiplexed] [--timeout S] [-q] [-v]
 
 The reply goes to stdout as JSON. Exit codes:
@@ -54,7 +54,14 @@ def call_cmd(
     endpoint: str = typer.Option(..., "-e", "--endpoint", metavar="HOST:PORT",
                                  help="Server address."),
     transport: str = typer.Option("buffered", "-transport", "--transport",
-                                  metavar="buffered|framed", help="Transport (default buffered)."),
+                                  metavar="buffered|framed|header|ttheader",
+                                  help="Transport (default buffered); header: Apache THeader, "
+                                       "ttheader: Kitex TTHeader (names the service in 'isn')."),
+    service: Optional[str] = typer.Option(None, "--service", metavar="NAME",
+                                          help="The service of the method (as SERVICE/METHOD)."),
+    header: List[str] = typer.Option([], "--header", "-H", metavar="KEY=VALUE",
+                                     help="A header sent with the call (header transports; "
+                                          "repeatable)."),
     protocol: str = typer.Option("binary", "-protocol", "--protocol", metavar="binary|compact|json",
                                  help="Protocol (default binary)."),
     multiplexed: bool = typer.Option(False, "--multiplexed",
@@ -76,8 +83,23 @@ def call_cmd(
 
     if quiet and verbose:
         _fail("-q and -v cannot be used together")
-    if transport not in ("buffered", "framed"):
-        _fail(f"-transport must be 'buffered' or 'framed', not '{transport}'")
+    if transport not in ("buffered", "framed", "header", "ttheader"):
+        _fail(f"-transport must be 'buffered', 'framed', 'header' or 'ttheader', "
+              f"not '{transport}'")
+    if transport in ("header", "ttheader") and protocol == "json":
+        _fail(f"-transport {transport} carries binary or compact messages, not json")
+    headers = {}
+    for item in header:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--header must be KEY=VALUE, not '{item}'")
+        headers[key] = value
+    if headers and transport not in ("header", "ttheader"):
+        _fail("--header needs -transport header or ttheader")
+    if service is not None:
+        if "/" in method:
+            _fail("give the service once: --service NAME or -m SERVICE/METHOD")
+        method = f"{service}/{method}"
     if protocol not in ("binary", "compact", "json"):
         _fail(f"-protocol must be 'binary', 'compact' or 'json', not '{protocol}'")
     if data is not None and data_file is not None:
@@ -104,7 +126,7 @@ def call_cmd(
     try:
         result = caller.call(method, data if data is not None else "{}", endpoint,
                              transport=transport, protocol=protocol, multiplexed=multiplexed,
-                             timeout=timeout)
+                             timeout=timeout, headers=headers or None)
     except JsonMappingError as ex:
         _fail(f"bad request: {ex}")
     except CallError as ex:
@@ -122,6 +144,8 @@ def call_cmd(
         typer.echo(f"-> {result.service}/{result.method} as '{where}' to {endpoint} "
                    f"({transport}, {protocol}), {result.request_bytes} bytes; "
                    f"{result.kind} in {result.elapsed * 1000:.1f} ms", err=True)
+        for key, value in sorted(result.response_headers.items()):
+            typer.echo(f"<- header {key}: {value}", err=True)
     if result.kind == "oneway":
         if not quiet:
             typer.echo("oneway call sent (no reply)", err=True)
