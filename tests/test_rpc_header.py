@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("thrift")
 
 from test_codegen_util import APACHE  # noqa: E402
-from test_rpc_util import TIMEOUT, EchoHandler, _server_socket_class, generated  # noqa: E402
+from test_rpc_util import (TIMEOUT, AsyncServerThread, EchoHandler,  # noqa: E402
+                           _server_socket_class, generated)
 from thriftgen.runtime import rpc  # noqa: E402
 from thriftgen.runtime.rpc import metadata  # noqa: E402
 from thriftgen.runtime.rpc.header import ZLIB  # noqa: E402
@@ -158,8 +159,10 @@ def test_bad_options():
         rpc.connect("127.0.0.1", 1, transport="header", protocol="json")
     with pytest.raises(ValueError, match="headers need a header transport"):
         rpc.connect("127.0.0.1", 1, transport="framed", headers={"a": "b"})
-    with pytest.raises(ValueError, match="asyncio runtime does not speak"):
-        rpc.AsyncServer([], transport="ttheader")
+    with pytest.raises(ValueError, match="asyncio client does not speak"):
+        import asyncio
+
+        asyncio.run(rpc.connect_async("127.0.0.1", 1, transport="ttheader"))
     metadata.set_response_header("a", "b")  # outside a header call: nowhere to go, ignored
     assert metadata.request_headers() == {}
 
@@ -263,3 +266,48 @@ def test_thriftgen_call_over_header_transports(gen, transport):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["message"] == "hi"
     assert "<- header seen: from-cli" in result.stderr
+
+
+
+class AsyncHeaderEcho(HeaderEcho):
+    async def echo(self, req):
+        import asyncio
+
+        await asyncio.sleep(0)
+        return HeaderEcho.echo(self, req)
+
+
+@pytest.mark.parametrize("sync_handlers", ["inline", "thread"])
+@pytest.mark.parametrize("handler_cls", [HeaderEcho, AsyncHeaderEcho], ids=["sync", "async"])
+def test_async_server_speaks_every_transport_with_headers(gen, handler_cls, sync_handlers):
+    from thrift.protocol.THeaderProtocol import THeaderProtocol
+    from thrift.transport import TSocket
+    from thrift.transport.THeaderTransport import THeaderClientType
+
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    handler = handler_cls(types)
+    with AsyncServerThread(ours.Processor(handler), transport="auto",
+                           sync_handlers=sync_handlers) as server:
+        for transport, protocol in (("header", "compact"), ("ttheader", "binary"),
+                                    ("framed", "binary"), ("buffered", "json")):
+            headers = {"log_id": transport} if transport in ("header", "ttheader") else None
+            with rpc.connect("127.0.0.1", server.port, transport=transport, protocol=protocol,
+                             timeout=TIMEOUT, headers=headers) as channel:
+                client = ours.Client(channel)
+                assert client.echo(types.EchoRequest(message="x", repeat=3)).message == "xxx"
+                with pytest.raises(types.EchoError):
+                    client.echo(types.EchoRequest(message="x", repeat=-1))
+                if headers:
+                    assert channel.response_headers == {"seen": transport}
+        # Apache's THeader client, zlib on
+        sock = TSocket.TSocket("127.0.0.1", server.port)
+        sock.setTimeout(int(TIMEOUT * 1000))
+        proto = THeaderProtocol(sock, [THeaderClientType.HEADERS], PROTOCOL_IDS["binary"])
+        proto.add_transform(ZLIB)
+        sock.open()
+        try:
+            proto.set_header(b"log_id", b"apache")
+            resp = gen("echo.Echo").Client(proto).echo(gen("echo.ttypes").EchoRequest(message="a"))
+            assert resp.message == "a" and proto.get_headers() == {b"seen": b"apache"}
+        finally:
+            sock.close()

@@ -36,6 +36,7 @@ late reply is dropped when it arrives).
 """
 
 import asyncio
+import contextvars
 import functools
 import itertools
 import logging
@@ -51,7 +52,12 @@ from ._codec import encode as encode_message
 from ._codec import header as decode_message_header
 from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, check_options
+from .framing import (DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, SniffingCutter,
+                      check_options)
+from .header import TTHEADER, HeaderFrame, decode_frame, encode_frame
+from .metadata import IDL_SERVICE
+from .metadata import enter as metadata_enter
+from .metadata import leave as metadata_leave
 from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["AsyncServer", "AsyncChannel", "connect_async"]
@@ -65,8 +71,29 @@ _EXCEPTION = MessageType.EXCEPTION
 
 def _no_header_transport(transport):
     if transport in HEADER_TRANSPORTS:
-        raise ValueError("the asyncio runtime does not speak the %r transport yet; use the "
-                         "blocking ThreadedServer / connect()" % transport)
+        raise ValueError("the asyncio client does not speak the %r transport yet; use the "
+                         "blocking connect()" % transport)
+
+
+def _same(reply):
+    return reply
+
+
+class _Framer:
+    """Wraps a reply in the header frame its request came in (kind, sequence number,
+    payload protocol, transforms) with the handler's response headers."""
+
+    __slots__ = ("frame", "response")
+
+    def __init__(self, frame, response):
+        self.frame, self.response = frame, response
+
+    def wrap(self, reply):
+        if reply is None:
+            return None
+        f = self.frame
+        return encode_frame(HeaderFrame(reply, kind=f.kind, seqid=f.seqid, protocol=f.protocol,
+                                        transforms=f.transforms, headers=self.response))
 
 
 def _frame_prefix(n):
@@ -77,8 +104,11 @@ class _Stream(asyncio.Protocol):
     """What the server and client connections share: cutting, writing, flow control."""
 
     def __init__(self, transport_kind, protocol, max_message_size):
-        self.framed = transport_kind == "framed"
-        self.cutter = MessageCutter(self.framed, protocol, max_message_size)
+        if transport_kind == "auto":
+            self.cutter = SniffingCutter(max_message_size)
+        else:
+            self.cutter = MessageCutter(transport_kind != "buffered", protocol, max_message_size,
+                                        transport_kind)
         self.transport = None
         self.loop = None
         self._scan_pending = False
@@ -132,7 +162,7 @@ class _Stream(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self.framed:
+        if self.cutter.transport == "framed":  # header frames carry their LENGTH already
             transport.write(_frame_prefix(len(msg)) + msg)
         else:
             transport.write(msg)
@@ -257,23 +287,46 @@ class _ServerConnection(_Stream):
         self.transport.abort()
 
     def message_received(self, msg):
+        cutter = self.cutter
+        if cutter.transport not in HEADER_TRANSPORTS:
+            self._handle(msg, self.server.dispatcher_for(cutter.protocol), None, None)
+            return
         try:
-            call, reply = self.dispatcher.begin(msg)
+            frame, _ = decode_frame(_frame_prefix(len(msg)) + msg, 0,
+                                    self.server.max_message_size)
+        except ProtocolError as ex:
+            log.warning("connection from %s: bad header frame: %s", self.peer, ex)
+            self.transport.abort()
+            return
+        service = frame.headers.get(IDL_SERVICE) if frame.kind == TTHEADER else None
+        token, response = metadata_enter(frame.headers)
+        try:
+            self._handle(frame.payload, self.server.dispatcher_for(frame.protocol), service,
+                         _Framer(frame, response))
+        finally:
+            metadata_leave(token)
+
+    def _handle(self, msg, dispatcher, service, framer):
+        """One request: answered at once, or by a task; ``framer`` wraps the reply in
+        the request's header frame (None: no header transport)."""
+        try:
+            call, reply = dispatcher.begin(msg, service)
         except BadMessage as ex:
             log.warning("connection from %s: %s", self.peer, ex)
             self.transport.abort()
             return
+        wrap = framer.wrap if framer is not None else _same
         if call is None:
             if reply is not None:
-                self._push(reply)
+                self._push(wrap(reply))
             return
         method = call.method
         if method is not None and call.is_async:
-            task = self.loop.create_task(self._run_async(call))
+            task = self.loop.create_task(self._run_async(call, dispatcher, wrap))
         elif method is not None and self.server.sync_in_thread:
-            task = self.loop.create_task(self._run_in_thread(call))
+            task = self.loop.create_task(self._run_in_thread(call, dispatcher, wrap))
         else:
-            self._push(self._run_inline(call))
+            self._push(wrap(self._run_inline(call, dispatcher)))
             return
         self.tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -287,8 +340,7 @@ class _ServerConnection(_Stream):
                 self.reading = False
                 self.transport.pause_reading()
 
-    def _run_inline(self, call):
-        dispatcher = self.dispatcher
+    def _run_inline(self, call, dispatcher):
         try:
             if call.method is None:
                 raise AttributeError("the handler has no method %r" % call.fn.py_name)
@@ -297,20 +349,22 @@ class _ServerConnection(_Stream):
             return dispatcher.finish(call, None, ex)
         return dispatcher.finish(call, value)
 
-    async def _run_async(self, call):
+    async def _run_async(self, call, dispatcher, wrap):
         try:
             value = await call.method(*call.arguments())
         except Exception as ex:
-            return self.dispatcher.finish(call, None, ex)
-        return self.dispatcher.finish(call, value)
+            return wrap(dispatcher.finish(call, None, ex))
+        return wrap(dispatcher.finish(call, value))
 
-    async def _run_in_thread(self, call):
+    async def _run_in_thread(self, call, dispatcher, wrap):
+        # The handler's thread gets this call's context (its headers) too.
+        run = contextvars.copy_context().run
         try:
             value = await self.loop.run_in_executor(
-                self.server.executor, functools.partial(call.method, *call.arguments()))
+                self.server.executor, functools.partial(run, call.method, *call.arguments()))
         except Exception as ex:
-            return self.dispatcher.finish(call, None, ex)
-        return self.dispatcher.finish(call, value)
+            return wrap(dispatcher.finish(call, None, ex))
+        return wrap(dispatcher.finish(call, value))
 
     def _push(self, reply):
         if reply is None:
@@ -386,8 +440,7 @@ class AsyncServer:
                  ordered_replies=True, max_pending=64, max_connections=None,
                  idle_timeout=300.0, message_timeout=30.0, write_timeout=30.0,
                  max_buffered=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, backlog=128):
-        check_options(transport, protocol, max_message_size)
-        _no_header_transport(transport)
+        check_options("framed" if transport == "auto" else transport, protocol, max_message_size)
         if sync_handlers not in ("inline", "thread"):
             raise ValueError("sync_handlers must be 'inline' or 'thread'")
         self.limits = ConnectionLimits(max_connections, idle_timeout, message_timeout,
@@ -395,6 +448,7 @@ class AsyncServer:
         self._accepted = 0
         self._sweeper = None
         self.dispatcher = Dispatcher(services, protocol, default)
+        self._dispatchers = {protocol: self.dispatcher}
         self.host, self._port = host, port
         self.transport, self.protocol = transport, protocol
         self.sync_in_thread = sync_handlers == "thread"
@@ -408,6 +462,15 @@ class AsyncServer:
         self._conns = set()
         self._stopping = False
         self._closed = None
+
+
+    def dispatcher_for(self, protocol):
+        """The dispatcher for messages in ``protocol`` (a connection's detected protocol,
+        or a header frame's)."""
+        dispatcher = self._dispatchers.get(protocol)
+        if dispatcher is None:
+            dispatcher = self._dispatchers[protocol] = self.dispatcher.with_protocol(protocol)
+        return dispatcher
 
     @property
     def address(self):

@@ -40,6 +40,18 @@ def set_response_header(key, value):
         headers[str(key)] = str(value)
 
 
+def enter(headers):
+    """Make ``headers`` the current request headers: ``(token, response headers)``.
+    Tasks created before :func:`leave` see them (they copy the context)."""
+    response = {}
+    return (_request.set(headers), _response.set(response)), response
+
+
+def leave(token):
+    _request.reset(token[0])
+    _response.reset(token[1])
+
+
 def run_with_headers(fn, headers):
     """``fn()`` with ``headers`` as the request headers; returns ``(result, response
     headers)``. The server side of the transports calls this around dispatch."""
