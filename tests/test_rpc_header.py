@@ -159,10 +159,10 @@ def test_bad_options():
         rpc.connect("127.0.0.1", 1, transport="header", protocol="json")
     with pytest.raises(ValueError, match="headers need a header transport"):
         rpc.connect("127.0.0.1", 1, transport="framed", headers={"a": "b"})
-    with pytest.raises(ValueError, match="asyncio client does not speak"):
+    with pytest.raises(ValueError, match="headers need a header transport"):
         import asyncio
 
-        asyncio.run(rpc.connect_async("127.0.0.1", 1, transport="ttheader"))
+        asyncio.run(rpc.connect_async("127.0.0.1", 1, transport="framed", headers={"a": "b"}))
     metadata.set_response_header("a", "b")  # outside a header call: nowhere to go, ignored
     assert metadata.request_headers() == {}
 
@@ -311,3 +311,43 @@ def test_async_server_speaks_every_transport_with_headers(gen, handler_cls, sync
             assert resp.message == "a" and proto.get_headers() == {b"seen": b"apache"}
         finally:
             sock.close()
+
+
+
+@pytest.mark.parametrize("transport", ["header", "ttheader"])
+def test_async_client_over_header_transports(gen, transport):
+    import asyncio
+
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    handler = AsyncHeaderEcho(types)
+
+    async def calls(port):
+        channel = await rpc.connect_async("127.0.0.1", port, transport=transport,
+                                          timeout=TIMEOUT, headers={"log_id": "async"},
+                                          service="Echo" if transport == "ttheader" else None)
+        try:
+            client = ours.AsyncClient(channel)
+            replies = await asyncio.gather(
+                *(client.echo(types.EchoRequest(message=str(i))) for i in range(50)))
+            assert [r.message for r in replies] == [str(i) for i in range(50)]
+            assert channel.response_headers == {"seen": "async"}
+        finally:
+            await channel.close()
+
+    services = {"Echo": ours.Processor(handler)}
+    with AsyncServerThread(services, transport="auto", default=ours.Processor(handler)) as server:
+        asyncio.run(asyncio.wait_for(calls(server.port), TIMEOUT * 2))
+    # and against Apache's THeader server (THeader only: Apache has no TTHeader)
+    if transport == "header":
+        apache_handler = EchoHandler(gen("echo.ttypes"))
+        with ApacheHeaderServer(gen("echo.Echo").Processor(apache_handler), "binary") as s:
+            asyncio.run(asyncio.wait_for(_one_async_call(ours, types, s.port), TIMEOUT * 2))
+
+
+async def _one_async_call(ours, types, port):
+    channel = await rpc.connect_async("127.0.0.1", port, transport="header", timeout=TIMEOUT)
+    try:
+        reply = await ours.AsyncClient(channel).echo(types.EchoRequest(message="to apache"))
+        assert reply.message == "to apache"
+    finally:
+        await channel.close()

@@ -69,12 +69,6 @@ _ONEWAY = MessageType.ONEWAY
 _EXCEPTION = MessageType.EXCEPTION
 
 
-def _no_header_transport(transport):
-    if transport in HEADER_TRANSPORTS:
-        raise ValueError("the asyncio client does not speak the %r transport yet; use the "
-                         "blocking connect()" % transport)
-
-
 def _same(reply):
     return reply
 
@@ -564,15 +558,35 @@ class AsyncServer:
 
 
 class _ClientConnection(_Stream):
-    def __init__(self, transport_kind, protocol, max_message_size, peer):
+    def __init__(self, transport_kind, protocol, max_message_size, peer, headers=None):
         super().__init__(transport_kind, protocol, max_message_size)
         self.protocol = protocol
         self.peer = peer
         self.pending = {}  # seqid -> (future, name, result_cls, prefix)
         self.seqids = itertools.count(1)
         self.error = None
+        self.header_kind = transport_kind if transport_kind in HEADER_TRANSPORTS else None
+        self.headers = dict(headers or {})  # sent with every call (header transports)
+        self.response_headers = {}  # of the latest reply
+        self.max_size = max_message_size
+
+    def frame(self, msg, seqid):
+        """``msg`` as the connection sends it (in a header frame, for header transports)."""
+        if self.header_kind is None:
+            return msg
+        return encode_frame(HeaderFrame(msg, kind=self.header_kind, seqid=seqid,
+                                        protocol=self.protocol, headers=self.headers))
 
     def message_received(self, msg):
+        if self.header_kind is not None:
+            try:
+                frame, _ = decode_frame(_frame_prefix(len(msg)) + msg, 0, self.max_size)
+            except ProtocolError as ex:
+                self.stream_failed(TransportError("bad_data", "bad %s reply frame: %s"
+                                                  % (self.header_kind, ex)))
+                return
+            self.response_headers = frame.headers
+            msg = frame.payload
         protocol = self.protocol
         try:
             rname, mtype, seqid, pos = decode_message_header(msg, protocol)
@@ -654,6 +668,16 @@ class AsyncChannel:
     def closed(self):
         return self._conn.error is not None
 
+    @property
+    def headers(self):
+        """Headers sent with every call (header transports; a dict you may change)."""
+        return self._conn.headers
+
+    @property
+    def response_headers(self):
+        """The headers of the latest reply (header transports)."""
+        return self._conn.response_headers
+
     def for_service(self, service):
         """A channel on the same connection whose calls go to ``service`` (multiplexed)."""
         return AsyncChannel(self._conn, service, self.timeout)
@@ -665,8 +689,9 @@ class AsyncChannel:
             raise TransportError("closed", "the channel is closed (%s)" % conn.error)
         seqid = next(conn.seqids) & 0x7FFFFFFF
         prefix = self._prefix
-        msg = encode_message(prefix + name if prefix else name, _ONEWAY if oneway else _CALL,
-                             seqid, args, conn.protocol)
+        msg = conn.frame(encode_message(prefix + name if prefix else name,
+                                        _ONEWAY if oneway else _CALL, seqid, args, conn.protocol),
+                         seqid)
         if oneway:
             conn.write_message(msg)
             await conn.drain()
@@ -703,19 +728,24 @@ class AsyncChannel:
 
 async def connect_async(host, port, *, transport="buffered", protocol="binary", service=None,
                         timeout=None, connect_timeout=None,
-                        max_message_size=DEFAULT_MAX_MESSAGE_SIZE):
+                        max_message_size=DEFAULT_MAX_MESSAGE_SIZE, headers=None):
     """Open an :class:`AsyncChannel` to ``host:port``.
 
     ``timeout`` is the default per-call reply timeout (seconds, None = none),
-    ``connect_timeout`` bounds the TCP connect (default: ``timeout``).
+    ``connect_timeout`` bounds the TCP connect (default: ``timeout``). ``headers``:
+    sent with every call over a header transport (``channel.headers``); over
+    ``ttheader`` ``service`` is sent as the ``isn`` header.
     """
     check_options(transport, protocol, max_message_size)
-    _no_header_transport(transport)
+    if headers and transport not in HEADER_TRANSPORTS:
+        raise ValueError("headers need a header transport ('header' or 'ttheader')")
+    if transport == "ttheader" and service:
+        headers, service = dict(headers or {}, isn=service), None
     loop = asyncio.get_running_loop()
     if connect_timeout is None:
         connect_timeout = timeout
     factory = functools.partial(_ClientConnection, transport, protocol, max_message_size,
-                                (host, port))
+                                (host, port), headers)
     try:
         _, conn = await asyncio.wait_for(loop.create_connection(factory, host, port),
                                          connect_timeout)
