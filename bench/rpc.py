@@ -2,8 +2,10 @@
 """RPC benchmark: a small echo call on loopback, our servers vs Apache's, in one run.
 
     python bench/rpc.py [--calls 5000] [--concurrency 8] [--repeat 3]
+                        [--transport buffered|header|ttheader]
 
-Servers (each in its own process, buffered transport, binary protocol):
+Servers (each in its own process, binary protocol; ``--transport``: buffered by
+default, or a header transport: Apache THeader / Kitex TTHeader, see below):
 
 * ``thriftgen ThreadedServer`` and ``thriftgen AsyncServer`` (generated code +
   :mod:`thriftgen.runtime.rpc`);
@@ -25,6 +27,12 @@ sockets, in this process: our ``Dispatcher.handle`` (message in, reply out,
 plus cutting the message from the stream) against Apache's
 ``Processor.process`` over ``TMemoryBuffer`` with the pure and the
 accelerated protocol.
+
+With ``--transport header`` the servers are ours (``transport="auto"``) and
+Apache's ``TThreadedServer`` with ``THeaderProtocolFactory``; every client
+sends a ``log_id`` header; the goal is our servers' concurrent calls/s at least
+1.5x Apache's THeader server's. ``--transport ttheader``: Apache has no TTHeader,
+so ours only.
 
 The call: ``echo(EchoRequest(message=<16 chars>))`` returning an
 ``EchoResponse`` (fixtures/echo/echo.thrift). Each number is the median of
@@ -56,9 +64,17 @@ OURS_THREADED = "thriftgen ThreadedServer"
 OURS_ASYNC = "thriftgen AsyncServer"
 APACHE_PURE = "Apache TThreadedServer (pure)"
 APACHE_ACCEL = "Apache TThreadedServer (accel)"
-SERVERS = [OURS_THREADED, OURS_ASYNC, APACHE_PURE, APACHE_ACCEL]
+APACHE_HEADER = "Apache TThreadedServer (THeader)"
+SERVERS = [OURS_THREADED, OURS_ASYNC, APACHE_PURE, APACHE_ACCEL, APACHE_HEADER]
 SERVER_KEYS = {"ours-threaded": OURS_THREADED, "ours-async": OURS_ASYNC,
-               "apache-pure": APACHE_PURE, "apache-accel": APACHE_ACCEL}
+               "apache-pure": APACHE_PURE, "apache-accel": APACHE_ACCEL,
+               "apache-header": APACHE_HEADER}
+#: the servers compared for each --transport
+TRANSPORT_SERVERS = {"buffered": ["ours-threaded", "ours-async", "apache-pure", "apache-accel"],
+                     "header": ["ours-threaded", "ours-async", "apache-header"],
+                     "ttheader": ["ours-threaded", "ours-async"]}
+GOAL_HEADER_RATE = 1.5  # our concurrent calls/s >= 1.5x Apache's THeader server's
+HEADERS = {"log_id": "bench-0001"}
 
 GOAL_P50_VS_APACHE_ACCEL = 1.5  # our servers' sequential p50 <= 1.5x Apache accel's
 GOAL_WORK_VS_APACHE_ACCEL = 1.25  # our work per call <= 1.25x Apache accel's processor
@@ -93,7 +109,7 @@ def import_paths(workdir: Path) -> list:
 # --------------------------------------------------------------------------- server process
 
 
-def serve(kind: str, workdir: Path) -> None:
+def serve(kind: str, workdir: Path, transport: str = "buffered") -> None:
     """Run one server until stdin closes; print its port first."""
     sys.path[:0] = import_paths(workdir)
     if kind.startswith("ours"):
@@ -113,12 +129,14 @@ def serve(kind: str, workdir: Path) -> None:
             pass
 
     processor = Echo.Processor(Handler())
+    ours_transport = "buffered" if transport == "buffered" else "auto"
     if kind == "ours-threaded":
-        server = rpc.ThreadedServer(processor, port=0, max_connections=256).start()
+        server = rpc.ThreadedServer(processor, port=0, max_connections=256,
+                                    transport=ours_transport).start()
         port = server.port
     elif kind == "ours-async":
         loop = asyncio.new_event_loop()
-        server = rpc.AsyncServer(processor, port=0)
+        server = rpc.AsyncServer(processor, port=0, transport=ours_transport)
         loop.run_until_complete(server.start())
         port = server.port
         import threading
@@ -135,21 +153,27 @@ def serve(kind: str, workdir: Path) -> None:
         sock.listen()
         sock.listen = lambda: None  # serve() listens again: keep the socket (and port) we have
         port = sock.handle.getsockname()[1]
-        pfactory = (TBinaryProtocol.TBinaryProtocolAcceleratedFactory() if kind == "apache-accel"
-                    else TBinaryProtocol.TBinaryProtocolFactory())
-        server = TServer.TThreadedServer(processor, sock, TTransport.TBufferedTransportFactory(),
-                                         pfactory, daemon=True)
+        tfactory = TTransport.TBufferedTransportFactory()
+        if kind == "apache-header":
+            from thrift.protocol.THeaderProtocol import THeaderProtocolFactory
+
+            pfactory, tfactory = THeaderProtocolFactory(), TTransport.TTransportFactoryBase()
+        elif kind == "apache-accel":
+            pfactory = TBinaryProtocol.TBinaryProtocolAcceleratedFactory()
+        else:
+            pfactory = TBinaryProtocol.TBinaryProtocolFactory()
+        server = TServer.TThreadedServer(processor, sock, tfactory, pfactory, daemon=True)
         threading.Thread(target=server.serve, daemon=True).start()
     print(port, flush=True)
     sys.stdin.read()  # the benchmark closes our stdin when it is done with us
 
 
 class ServerProcess:
-    def __init__(self, kind: str, workdir: Path):
+    def __init__(self, kind: str, workdir: Path, transport: str = "buffered"):
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--workdir",
-             str(workdir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env=h.bench_env())
+             str(workdir), "--transport", transport], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, env=h.bench_env())
         line = self.proc.stdout.readline()
         if not line.strip().isdigit():
             self.close()
@@ -182,13 +206,19 @@ class Sample:
         return lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
 
 
-def run_sequential_ours(port: int, calls: int) -> Sample:
+def _client_options(transport: str) -> dict:
+    if transport == "buffered":
+        return {}
+    return {"transport": transport, "headers": HEADERS}
+
+
+def run_sequential_ours(port: int, calls: int, transport: str = "buffered") -> Sample:
     from tgbench.echo import Echo
     from tgbench.echo.ttypes import EchoRequest
 
     from thriftgen.runtime import rpc
 
-    with rpc.connect("127.0.0.1", port, timeout=30) as channel:
+    with rpc.connect("127.0.0.1", port, timeout=30, **_client_options(transport)) as channel:
         client = Echo.Client(channel)
         req = EchoRequest(message=MESSAGE)
         for _ in range(min(500, calls)):  # warm up: codecs compiled, caches filled
@@ -203,15 +233,25 @@ def run_sequential_ours(port: int, calls: int) -> Sample:
         return Sample(calls, clock() - start, lat)
 
 
-def run_sequential_apache(port: int, calls: int) -> Sample:
+def run_sequential_apache(port: int, calls: int, transport: str = "buffered") -> Sample:
     from echo import Echo
     from echo.ttypes import EchoRequest
     from thrift.protocol import TBinaryProtocol
     from thrift.transport import TSocket, TTransport
 
     sock = TSocket.TSocket("127.0.0.1", port)
-    trans = TTransport.TBufferedTransport(sock)
-    client = Echo.Client(TBinaryProtocol.TBinaryProtocolAccelerated(trans))
+    if transport == "header":
+        from thrift.protocol.THeaderProtocol import THeaderProtocol
+        from thrift.transport.THeaderTransport import THeaderClientType
+
+        trans = sock
+        proto = THeaderProtocol(sock, [THeaderClientType.HEADERS])
+        for k, v in HEADERS.items():
+            proto.set_header(k.encode(), v.encode())
+        client = Echo.Client(proto)
+    else:
+        trans = TTransport.TBufferedTransport(sock)
+        client = Echo.Client(TBinaryProtocol.TBinaryProtocolAccelerated(trans))
     trans.open()
     try:
         req = EchoRequest(message=MESSAGE)
@@ -229,7 +269,8 @@ def run_sequential_apache(port: int, calls: int) -> Sample:
         trans.close()
 
 
-def run_concurrent_ours(port: int, calls: int, concurrency: int) -> Sample:
+def run_concurrent_ours(port: int, calls: int, concurrency: int,
+                        transport: str = "buffered") -> Sample:
     from tgbench.echo import Echo
     from tgbench.echo.ttypes import EchoRequest
 
@@ -238,7 +279,8 @@ def run_concurrent_ours(port: int, calls: int, concurrency: int) -> Sample:
     per_client = max(1, calls // concurrency)
 
     async def one(lat: list) -> None:
-        channel = await rpc.connect_async("127.0.0.1", port, timeout=30)
+        channel = await rpc.connect_async("127.0.0.1", port, timeout=30,
+                                          **_client_options(transport))
         client = Echo.AsyncClient(channel)
         req = EchoRequest(message=MESSAGE)
         try:
@@ -342,11 +384,14 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=5000, help="calls per measurement")
     parser.add_argument("--concurrency", type=int, default=8, help="connections, concurrent run")
     parser.add_argument("--repeat", type=int, default=3, help="rounds (median shown)")
+    parser.add_argument("--transport", choices=sorted(TRANSPORT_SERVERS), default="buffered",
+                        help="buffered (default), or a header transport: header (Apache "
+                             "THeader), ttheader (Kitex TTHeader)")
     parser.add_argument("--serve", choices=sorted(SERVER_KEYS), help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, Path(args.workdir))
+        serve(args.serve, Path(args.workdir), args.transport)
         return 0
 
     workdir = h.scratch_dir("rpc")
@@ -358,22 +403,26 @@ def main() -> int:
             import thrift  # noqa: F401
         except ImportError:
             have_apache = False
-        kinds = [k for k in SERVER_KEYS if have_apache or k.startswith("ours")]
+        kinds = [k for k in TRANSPORT_SERVERS[args.transport]
+                 if have_apache or k.startswith("ours")]
+        transport = args.transport
+        apache_client = have_apache and transport in ("buffered", "header")
         results: dict = {SERVER_KEYS[k]: {"seq": [], "conc": [], "apache": []} for k in kinds}
         for _ in range(max(1, args.repeat)):
             for kind in kinds:
-                server = ServerProcess(kind, workdir)
+                server = ServerProcess(kind, workdir, transport)
                 try:
                     r = results[SERVER_KEYS[kind]]
-                    r["seq"].append(run_sequential_ours(server.port, args.calls))
+                    r["seq"].append(run_sequential_ours(server.port, args.calls, transport))
                     r["conc"].append(run_concurrent_ours(server.port, args.calls,
-                                                         args.concurrency))
-                    if have_apache:
-                        r["apache"].append(run_sequential_apache(server.port, args.calls))
+                                                         args.concurrency, transport))
+                    if apache_client:
+                        r["apache"].append(run_sequential_apache(server.port, args.calls,
+                                                                 transport))
                 finally:
                     server.close()
         work = server_work_per_call()
-        report(results, work, args, have_apache)
+        report(results, work, args, apache_client)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
@@ -385,17 +434,19 @@ def _us(seconds: float) -> str:
 
 def report(results: dict, work: dict, args, have_apache: bool) -> None:
     print(f"Machine: {h.describe_machine()}")
-    print(f"Echo call, buffered transport, binary protocol, loopback; {args.calls} calls per "
-          f"measurement, median of {args.repeat} rounds; client and server in separate "
-          f"processes.\n")
+    print(f"Echo call, {args.transport} transport, binary protocol, loopback; {args.calls} "
+          f"calls per measurement, median of {args.repeat} rounds; client and server in "
+          f"separate processes.\n")
     runs = [("seq", "Sequential, our blocking client (1 connection)"),
             ("conc", f"Concurrent, our asyncio client ({args.concurrency} connections)")]
     if have_apache:
-        runs.append(("apache", "Sequential, Apache's blocking client (accelerated)"))
+        runs.append(("apache", "Sequential, Apache's blocking client" + (
+            " (accelerated)" if args.transport == "buffered" else " (THeaderProtocol)")))
+    baseline = APACHE_ACCEL if args.transport == "buffered" else APACHE_HEADER
     medians: dict = {}
     for key, title in runs:
-        table = h.Table(["server", "calls/s", "p50", "p99", "vs Apache accel"], title=title)
-        base = results.get(APACHE_ACCEL, {}).get(key)
+        table = h.Table(["server", "calls/s", "p50", "p99", "vs " + baseline], title=title)
+        base = results.get(baseline, {}).get(key)
         base_rate = median_sample(base).rate if base else None
         for name, r in results.items():
             s = median_sample(r[key])
@@ -411,6 +462,19 @@ def report(results: dict, work: dict, args, have_apache: bool) -> None:
     table.print()
 
     goals = []
+    if args.transport != "buffered":
+        for ours in (OURS_THREADED, OURS_ASYNC):
+            name = (f"{ours}: concurrent calls/s >= {GOAL_HEADER_RATE:g}x {APACHE_HEADER} "
+                    f"({args.transport})")
+            base_s, mine = medians.get((APACHE_HEADER, "conc")), medians.get((ours, "conc"))
+            if base_s is None or mine is None:
+                goals.append(h.Goal(name, None, "Apache has no such server"))
+                continue
+            r = mine.rate / base_s.rate
+            goals.append(h.Goal(name, r >= GOAL_HEADER_RATE,
+                                f"{mine.rate:,.0f} vs {base_s.rate:,.0f} calls/s ({r:.2f}x)"))
+        h.print_goals(goals)
+        return
     for ours in (OURS_THREADED, OURS_ASYNC):
         base_s = medians.get((APACHE_ACCEL, "seq"))
         mine = medians.get((ours, "seq"))
