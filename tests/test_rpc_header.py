@@ -351,3 +351,78 @@ async def _one_async_call(ours, types, port):
         assert reply.message == "to apache"
     finally:
         await channel.close()
+
+
+class InfoEcho(EchoHandler):
+    """Answers what it was told: well-known values and headers, as the reply message."""
+
+    def __init__(self, ttypes, downstream=None):
+        super().__init__(ttypes)
+        self.downstream = downstream  # (client class, port): a call made while handling
+
+    def echo(self, req):
+        if req.message == "relay" and self.downstream is not None:
+            client_cls, port = self.downstream
+            with rpc.connect("127.0.0.1", port, transport="ttheader", timeout=TIMEOUT) as ch:
+                inner = client_cls(ch).echo(self.t.EchoRequest(message="report"))
+            return self.t.EchoResponse(message=inner.message, server_time_ms=0)
+        headers = metadata.request_headers()
+        shown = {"log_id": metadata.well_known("log_id"),
+                 "from_service": metadata.well_known("from_service"),
+                 "ints": sorted(metadata.request_int_headers()),
+                 "persist": headers.get("RPC_PERSIST_user"),
+                 "transit": headers.get("RPC_TRANSIT_hop")}
+        return self.t.EchoResponse(message=repr(shown), server_time_ms=0)
+
+
+def test_ttheader_integer_keys_and_persistent_metainfo(gen):
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+    keys = metadata.INT_KEYS
+    with rpc.ThreadedServer(ours.Processor(InfoEcho(types)), transport="auto") as inner:
+        relay = InfoEcho(types, downstream=(ours.Client, inner.port))
+        with rpc.ThreadedServer(ours.Processor(relay), transport="auto") as outer:
+            with rpc.connect("127.0.0.1", inner.port, transport="ttheader", timeout=TIMEOUT,
+                             int_headers={keys["log_id"]: "L7", keys["from_service"]: "web"},
+                             headers={"RPC_PERSIST_user": "ann"}) as channel:
+                told = eval(ours.Client(channel).echo(types.EchoRequest(message="x")).message)
+                assert told == {"log_id": "L7", "from_service": "web", "ints": [2, 3],
+                                "persist": "ann", "transit": None}
+            # One hop further: the persistent value travels on, the transient one does not.
+            with rpc.connect("127.0.0.1", outer.port, transport="ttheader", timeout=TIMEOUT,
+                             headers={"RPC_PERSIST_user": "bob", "RPC_TRANSIT_hop": "1"}) as ch:
+                told = eval(ours.Client(ch).echo(types.EchoRequest(message="relay")).message)
+                assert told["persist"] == "bob" and told["transit"] is None
+    # THeader peers send log_id as a string header: well_known finds it there too.
+    with rpc.ThreadedServer(ours.Processor(InfoEcho(types)), transport="auto") as server:
+        with rpc.connect("127.0.0.1", server.port, transport="header", timeout=TIMEOUT,
+                         headers={"log_id": "S1"}) as channel:
+            told = eval(ours.Client(channel).echo(types.EchoRequest(message="x")).message)
+            assert told["log_id"] == "S1"
+    with pytest.raises(ValueError, match="TTHeader's"):
+        rpc.connect("127.0.0.1", 1, transport="header", int_headers={2: "x"})
+
+
+def test_the_callers_rpc_timeout_bounds_an_async_handler(gen):
+    import time
+
+    from thriftgen.runtime.errors import ApplicationError
+
+    ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
+
+    class Slow:
+        async def echo(self, req):
+            import asyncio
+
+            await asyncio.sleep(float(req.message))
+            return types.EchoResponse(message="done", server_time_ms=0)
+
+    with AsyncServerThread(ours.Processor(Slow()), transport="auto") as server:
+        with rpc.connect("127.0.0.1", server.port, transport="ttheader", timeout=TIMEOUT,
+                         int_headers={metadata.INT_KEYS["rpc_timeout"]: "100"}) as channel:
+            client = ours.Client(channel)
+            assert client.echo(types.EchoRequest(message="0")).message == "done"
+            start = time.monotonic()
+            with pytest.raises(ApplicationError, match="rpc_timeout of 100 ms"):
+                client.echo(types.EchoRequest(message="5"))
+            assert time.monotonic() - start < 2
+            assert client.echo(types.EchoRequest(message="0")).message == "done"  # still usable

@@ -58,6 +58,8 @@ from .header import TTHEADER, HeaderFrame, decode_frame, encode_frame
 from .metadata import IDL_SERVICE
 from .metadata import enter as metadata_enter
 from .metadata import leave as metadata_leave
+from .metadata import well_known as metadata_well_known
+from .client import check_header_options, frame_call
 from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["AsyncServer", "AsyncChannel", "connect_async"]
@@ -71,6 +73,17 @@ _EXCEPTION = MessageType.EXCEPTION
 
 def _same(reply):
     return reply
+
+
+def _caller_timeout():
+    """The caller's RPC timeout (TTHeader's ``rpc_timeout``, milliseconds) in seconds:
+    it bounds an async handler's time (a sync one cannot be interrupted)."""
+    text = metadata_well_known("rpc_timeout")
+    try:
+        ms = int(text) if text is not None else 0
+    except ValueError:
+        return None
+    return ms / 1000 if ms > 0 else None
 
 
 class _Framer:
@@ -293,7 +306,7 @@ class _ServerConnection(_Stream):
             self.transport.abort()
             return
         service = frame.headers.get(IDL_SERVICE) if frame.kind == TTHEADER else None
-        token, response = metadata_enter(frame.headers)
+        token, response = metadata_enter(frame.headers, frame.int_headers)
         try:
             self._handle(frame.payload, self.server.dispatcher_for(frame.protocol), service,
                          _Framer(frame, response))
@@ -344,8 +357,16 @@ class _ServerConnection(_Stream):
         return dispatcher.finish(call, value)
 
     async def _run_async(self, call, dispatcher, wrap):
+        timeout = _caller_timeout()
         try:
-            value = await call.method(*call.arguments())
+            if timeout is None:
+                value = await call.method(*call.arguments())
+            else:
+                value = await asyncio.wait_for(call.method(*call.arguments()), timeout)
+        except asyncio.TimeoutError:
+            return wrap(dispatcher.finish(call, None, ApplicationError(
+                ApplicationError.INTERNAL_ERROR, "%s did not finish within the caller's "
+                "rpc_timeout of %g ms" % (call.fn.name, timeout * 1000))))
         except Exception as ex:
             return wrap(dispatcher.finish(call, None, ex))
         return wrap(dispatcher.finish(call, value))
@@ -558,7 +579,8 @@ class AsyncServer:
 
 
 class _ClientConnection(_Stream):
-    def __init__(self, transport_kind, protocol, max_message_size, peer, headers=None):
+    def __init__(self, transport_kind, protocol, max_message_size, peer, headers=None,
+                 int_headers=None):
         super().__init__(transport_kind, protocol, max_message_size)
         self.protocol = protocol
         self.peer = peer
@@ -567,6 +589,7 @@ class _ClientConnection(_Stream):
         self.error = None
         self.header_kind = transport_kind if transport_kind in HEADER_TRANSPORTS else None
         self.headers = dict(headers or {})  # sent with every call (header transports)
+        self.int_headers = dict(int_headers or {})  # TTHeader's integer keys
         self.response_headers = {}  # of the latest reply
         self.max_size = max_message_size
 
@@ -574,8 +597,7 @@ class _ClientConnection(_Stream):
         """``msg`` as the connection sends it (in a header frame, for header transports)."""
         if self.header_kind is None:
             return msg
-        return encode_frame(HeaderFrame(msg, kind=self.header_kind, seqid=seqid,
-                                        protocol=self.protocol, headers=self.headers))
+        return frame_call(self, msg, seqid)
 
     def message_received(self, msg):
         if self.header_kind is not None:
@@ -728,7 +750,8 @@ class AsyncChannel:
 
 async def connect_async(host, port, *, transport="buffered", protocol="binary", service=None,
                         timeout=None, connect_timeout=None,
-                        max_message_size=DEFAULT_MAX_MESSAGE_SIZE, headers=None):
+                        max_message_size=DEFAULT_MAX_MESSAGE_SIZE, headers=None,
+                        int_headers=None):
     """Open an :class:`AsyncChannel` to ``host:port``.
 
     ``timeout`` is the default per-call reply timeout (seconds, None = none),
@@ -737,15 +760,14 @@ async def connect_async(host, port, *, transport="buffered", protocol="binary", 
     ``ttheader`` ``service`` is sent as the ``isn`` header.
     """
     check_options(transport, protocol, max_message_size)
-    if headers and transport not in HEADER_TRANSPORTS:
-        raise ValueError("headers need a header transport ('header' or 'ttheader')")
+    check_header_options(transport, headers, int_headers)
     if transport == "ttheader" and service:
         headers, service = dict(headers or {}, isn=service), None
     loop = asyncio.get_running_loop()
     if connect_timeout is None:
         connect_timeout = timeout
     factory = functools.partial(_ClientConnection, transport, protocol, max_message_size,
-                                (host, port), headers)
+                                (host, port), headers, int_headers)
     try:
         _, conn = await asyncio.wait_for(loop.create_connection(factory, host, port),
                                          connect_timeout)

@@ -36,6 +36,7 @@ from ._codec import header as decode_message_header
 from .errors import TransportError
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, SocketStream, check_options
 from .header import HeaderFrame, decode_frame, encode_frame
+from .metadata import propagated
 
 __all__ = ["Channel", "connect", "open_socket"]
 
@@ -64,10 +65,10 @@ def open_socket(host, port, connect_timeout=None, timeout=None):
 
 class _Connection:
     __slots__ = ("stream", "protocol", "seqids", "error", "peer", "header_kind", "headers",
-                 "response_headers", "max_size")
+                 "int_headers", "response_headers", "max_size")
 
     def __init__(self, stream, protocol, peer, header_kind=None, headers=None,
-                 max_size=DEFAULT_MAX_MESSAGE_SIZE):
+                 max_size=DEFAULT_MAX_MESSAGE_SIZE, int_headers=None):
         self.stream = stream
         self.protocol = protocol
         self.seqids = itertools.count(1)
@@ -75,6 +76,7 @@ class _Connection:
         self.peer = peer
         self.header_kind = header_kind  # "header" / "ttheader", or None
         self.headers = dict(headers or {})  # sent with every call (header transports)
+        self.int_headers = dict(int_headers or {})  # TTHeader's integer keys
         self.response_headers = {}  # of the last reply
         self.max_size = max_size
 
@@ -138,8 +140,7 @@ class Channel:
         msg = encode_message(self._prefix + name if self._prefix else name, mtype, seqid, args,
                              conn.protocol)
         if conn.header_kind is not None:
-            msg = encode_frame(HeaderFrame(msg, kind=conn.header_kind, seqid=seqid,
-                                           protocol=conn.protocol, headers=conn.headers))
+            msg = frame_call(conn, msg, seqid)
         try:
             conn.stream.write_message(msg)
         except TransportError as ex:
@@ -197,20 +198,40 @@ class Channel:
         return "<Channel %s:%s %s%s>" % (self._conn.peer + (state, svc))
 
 
+def frame_call(conn, msg, seqid):
+    """A call message in its header frame: the channel's headers, and the persistent
+    metainfo of the call being handled when this call is made from a handler."""
+    headers = conn.headers
+    inherited = propagated()
+    if inherited:
+        headers = dict(inherited, **headers)
+    ints = conn.int_headers if conn.header_kind == "ttheader" else None
+    return encode_frame(HeaderFrame(msg, kind=conn.header_kind, seqid=seqid,
+                                    protocol=conn.protocol, headers=headers, int_headers=ints))
+
+
+def check_header_options(transport, headers, int_headers):
+    kind = transport if transport in HEADER_TRANSPORTS else None
+    if headers and kind is None:
+        raise ValueError("headers need a header transport ('header' or 'ttheader')")
+    if int_headers and kind != "ttheader":
+        raise ValueError("integer-key headers are TTHeader's (transport='ttheader')")
+    return kind
+
+
 def connect(host, port, *, transport="buffered", protocol="binary", service=None,
             timeout=None, connect_timeout=None, max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
-            headers=None):
+            headers=None, int_headers=None):
     """Open a :class:`Channel` to ``host:port``.
 
     ``timeout`` bounds every read and write (seconds, None = wait forever),
     ``connect_timeout`` the TCP connect (default: ``timeout``). ``service``
     makes every call multiplexed (``"service:method"``). ``headers``: sent with
-    every call over a header transport (``channel.headers``).
+    every call over a header transport (``channel.headers``); ``int_headers``:
+    TTHeader's integer keys (:data:`~thriftgen.runtime.rpc.metadata.INT_KEYS`).
     """
     check_options(transport, protocol, max_message_size)
-    kind = transport if transport in HEADER_TRANSPORTS else None
-    if headers and kind is None:
-        raise ValueError("headers need a header transport ('header' or 'ttheader')")
+    kind = check_header_options(transport, headers, int_headers)
     if connect_timeout is None:
         connect_timeout = timeout
     sock = open_socket(host, port, connect_timeout, timeout)
@@ -219,5 +240,5 @@ def connect(host, port, *, transport="buffered", protocol="binary", service=None
         # Kitex names the target IDL service in a header, not in the message name.
         headers = dict(headers or {}, isn=service)
         service = None
-    return Channel(_Connection(stream, protocol, (host, port), kind, headers, max_message_size),
-                   service)
+    return Channel(_Connection(stream, protocol, (host, port), kind, headers, max_message_size,
+                               int_headers), service)

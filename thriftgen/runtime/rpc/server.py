@@ -528,7 +528,8 @@ class ThreadedServer:
                     frame.protocol)
             service = frame.headers.get(IDL_SERVICE) if frame.kind == TTHEADER else None
             reply, response = run_with_headers(
-                lambda: dispatcher.handle(frame.payload, service), frame.headers)
+                lambda: dispatcher.handle(frame.payload, service), frame.headers,
+                frame.int_headers)
             if reply is None:
                 return None
             return encode_frame(HeaderFrame(reply, kind=frame.kind, seqid=frame.seqid,
