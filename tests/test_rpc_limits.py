@@ -315,3 +315,50 @@ def test_incomplete_requests_of_all_connections_are_bounded_together(echo, kind)
         close_all(hogs)
     with pytest.raises(ValueError):
         ConnectionLimits(max_buffered=1024, max_message_size=4096)
+
+
+# --------------------------------------------------------------------------- header transports
+
+
+def _header_frame(payload, transforms=b""):
+    header = b"\x00" + bytes([len(transforms)]) + transforms  # THeader: varints < 128
+    header += b"\x00" * (-len(header) % 4)
+    return (struct.pack("!IHHiH", 10 + len(header) + len(payload), 0x0FFF, 0, 1,
+                        len(header) // 4) + header + payload)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hostile_header_frames_close_only_their_connection(echo, kind):
+    import zlib
+
+    mod, t = echo
+    with server_of(kind, mod.Processor(EchoHandler(t)), transport="auto",
+                   message_timeout=0.5, max_message_size=1 << 20) as server:
+        # a zlib bomb: 64 kB on the wire, 64 MB inflated (over max_message_size)
+        bomb = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        bomb.sendall(_header_frame(zlib.compress(b"\x00" * (64 << 20)), b"\x01"))
+        # a header size past the frame, a truncated frame, an unknown magic
+        bad = []
+        for data in (struct.pack("!IHHiH", 12, 0x0FFF, 0, 1, 200) + b"\x00\x00",
+                     _header_frame(b"x" * 100)[:60],
+                     struct.pack("!IHHiH", 12, 0x0ABC, 0, 1, 1) + b"\x00\x00"):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+            s.sendall(data)
+            bad.append(s)
+        # a slow client: one byte of a valid TTHeader call every 0.1 s
+        call = encode_message("echo", MessageType.CALL, 1,
+                              mod.echo_args(req=t.EchoRequest(message="slow")), "binary")
+        frame = struct.pack("!IHHiH", 10 + 4 + len(call), 0x1000, 0, 1, 1) + b"\x00\x00\x00\x00" \
+            + call
+        trickle = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        try:
+            for byte in frame[:12]:
+                trickle.send(bytes([byte]))
+                time.sleep(0.1)
+        except OSError:
+            pass
+        for s in [bomb, *bad, trickle]:
+            assert closed_within(s, 3.0)
+            s.close()
+        assert max(timed_calls(mod, t, server.port, 3, transport="ttheader")) < 0.5
+        assert max(timed_calls(mod, t, server.port, 3, transport="header")) < 0.5
