@@ -244,8 +244,12 @@ def decode_frame(buf, pos=0, max_size=16 * 1024 * 1024):
                             % (header_size, MAX_HEADER_SIZE), offset=pos + 12)
     if len(buf) < end:
         raise ProtocolError("truncated", "header frame needs more data", missing=end - len(buf))
-    r = _Reader(buf, pos + 14, pos + 14 + header_size)
     frame = HeaderFrame(b"", kind=kind, seqid=seqid, flags=flags)
+    if (kind == THEADER and buf.__class__ is bytes
+            and _theader_fast(buf, pos + 14, pos + 14 + header_size, frame)):
+        frame.payload = bytes(buf[pos + 14 + header_size:end])
+        return frame, end
+    r = _Reader(buf, pos + 14, pos + 14 + header_size)
     if kind == THEADER:
         protocol_id = r.varint("the protocol id")
         transforms = [r.varint("a transform id") for _ in range(r.varint("the transform count"))]
@@ -270,6 +274,43 @@ def decode_frame(buf, pos=0, max_size=16 * 1024 * 1024):
         payload = _inflate(payload, max_size)
     frame.payload = payload
     return frame, end
+
+
+def _theader_fast(buf, p, end, frame):
+    """The common THeader header (binary or compact, no transform, string headers whose
+    counts and lengths are single-byte varints) parsed inline; False: not that common
+    shape, so the general reader decides (and reports what is wrong)."""
+    if end - p < 2 or buf[p + 1] != 0:
+        return False
+    protocol = _PROTOCOLS.get(buf[p])
+    if protocol is None:
+        return False
+    p += 2
+    headers = frame.headers
+    while p < end:
+        info = buf[p]
+        if info != _INFO_KEY_VALUE:
+            break  # padding (or a block Apache skips too)
+        if p + 1 >= end or buf[p + 1] & 0x80:
+            return False
+        count = buf[p + 1]
+        p += 2
+        for _ in range(count):
+            if p >= end or buf[p] & 0x80:
+                return False
+            n = buf[p]
+            key_end = p + 1 + n
+            if key_end >= end or buf[key_end] & 0x80:
+                return False
+            m = buf[key_end]
+            value_end = key_end + 1 + m
+            if value_end > end:
+                return False
+            headers[buf[p + 1:key_end].decode("utf-8", "surrogateescape")] = \
+                buf[key_end + 1:value_end].decode("utf-8", "surrogateescape")
+            p = value_end
+    frame.protocol = protocol
+    return True
 
 
 def _read_theader_infos(r, frame):
