@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("thrift")
 
 from test_codegen_util import APACHE  # noqa: E402
-from test_rpc_util import (TIMEOUT, AsyncServerThread, EchoHandler,  # noqa: E402
-                           _server_socket_class, generated)
+from test_rpc_util import (TIMEOUT, ApacheServer, AsyncServerThread, EchoHandler,  # noqa: E402
+                           generated)
 from thriftgen.runtime import rpc  # noqa: E402
 from thriftgen.runtime.rpc import metadata  # noqa: E402
 from thriftgen.runtime.rpc.header import ZLIB  # noqa: E402
@@ -37,50 +37,12 @@ class HeaderEcho(EchoHandler):
         return super().echo(req)
 
 
-class ApacheHeaderServer:
-    """Apache's TSimpleServer with THeaderProtocolFactory (headers only)."""
-
-    def __init__(self, processor, protocol):
-        import threading
-
-        from thrift.protocol.THeaderProtocol import THeaderProtocolFactory
-        from thrift.server import TServer
-        from thrift.transport import TTransport
-
-        self.socket = _server_socket_class()(host="127.0.0.1", port=0)
-        self.socket.listen()
-        self.port = self.socket.handle.getsockname()[1]
-        factory = THeaderProtocolFactory(default_protocol=PROTOCOL_IDS[protocol])
-        self.server = TServer.TThreadedServer(processor, self.socket,
-                                              TTransport.TTransportFactoryBase(), factory,
-                                              daemon=True)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        try:
-            self.server.serve()
-        except BaseException:
-            pass
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.socket.stopping = True
-        try:
-            self.socket.handle.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.socket.close()
-        self.thread.join(timeout=TIMEOUT)
-
-
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_our_client_against_apache_theader_server(gen, protocol):
     handler = EchoHandler(gen("echo.ttypes"))
     ours, types = gen("tgr.echo.Echo"), gen("tgr.echo.ttypes")
-    with ApacheHeaderServer(gen("echo.Echo").Processor(handler), protocol) as server:
+    with ApacheServer(gen("echo.Echo").Processor(handler), transport="header",
+                      protocol=protocol) as server:
         with rpc.connect("127.0.0.1", server.port, transport="header", protocol=protocol,
                          timeout=TIMEOUT, headers={"log_id": "abc"}) as channel:
             client = ours.Client(channel)
@@ -340,7 +302,7 @@ def test_async_client_over_header_transports(gen, transport):
     # and against Apache's THeader server (THeader only: Apache has no TTHeader)
     if transport == "header":
         apache_handler = EchoHandler(gen("echo.ttypes"))
-        with ApacheHeaderServer(gen("echo.Echo").Processor(apache_handler), "binary") as s:
+        with ApacheServer(gen("echo.Echo").Processor(apache_handler), transport="header") as s:
             asyncio.run(asyncio.wait_for(_one_async_call(ours, types, s.port), TIMEOUT * 2))
 
 

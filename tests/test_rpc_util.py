@@ -136,7 +136,9 @@ def _server_socket_class():
 
 
 class ApacheServer:
-    """Apache's ``TSimpleServer``/``TThreadedServer`` on 127.0.0.1, OS-chosen port."""
+    """Apache's ``TSimpleServer``/``TThreadedServer`` on 127.0.0.1, OS-chosen port.
+    ``transport="header"``: Apache's THeader (``THeaderProtocolFactory``; ``protocol``
+    is then the payload's, binary or compact)."""
 
     def __init__(self, processor, *, threaded=True, transport="buffered", protocol="binary",
                  accelerated=False):
@@ -145,8 +147,15 @@ class ApacheServer:
         self.socket = _server_socket_class()(host="127.0.0.1", port=0)
         self.socket.listen()
         self.port = self.socket.handle.getsockname()[1]
-        args = (processor, self.socket, _apache_transport_factory(transport),
-                _apache_protocol_factory(protocol, accelerated))
+        if transport == "header":
+            from thrift.protocol.THeaderProtocol import THeaderProtocolFactory
+            from thrift.transport import TTransport
+
+            args = (processor, self.socket, TTransport.TTransportFactoryBase(),
+                    THeaderProtocolFactory(default_protocol={"binary": 0, "compact": 2}[protocol]))
+        else:
+            args = (processor, self.socket, _apache_transport_factory(transport),
+                    _apache_protocol_factory(protocol, accelerated))
         self.server = (TServer.TThreadedServer(*args, daemon=True) if threaded
                        else TServer.TSimpleServer(*args))
         self.thread = threading.Thread(target=self._serve, daemon=True)

@@ -450,26 +450,11 @@ class Auditor:
                     self._report("field-id-changed", subject,
                                  f"{word} '{of.name}' of '{owner}' moved from id {of.id} to "
                                  f"id {moved.id}", moved, of, f"was {_field_text(of)}")
-                elif role == "union":
-                    self._report("union-member-removed", subject,
-                                 f"member {of.id} '{of.name}' removed from union '{owner}'",
-                                 new_owner, of, f"was {_field_text(of)}")
-                elif role == "throws":
-                    self._report("exception-removed", subject,
-                                 f"exception {of.id} '{of.name}' no longer declared by '{owner}'",
-                                 new_owner, of, f"was {_field_text(of)}")
-                elif of.requiredness == ast.REQUIRED:
-                    self._report("required-field-removed", subject,
-                                 f"required {word} {of.id} '{of.name}' removed from '{owner}'",
-                                 new_owner, of, f"was {_field_text(of)}")
-                elif role == "args":
-                    self._report("argument-removed", subject,
-                                 f"argument {of.id} '{of.name}' removed from '{owner}'",
-                                 new_owner, of, f"was {_field_text(of)}")
-                elif not wire_only:
-                    self._report("field-removed", subject,
-                                 f"{word} {of.id} '{of.name}' removed from '{owner}'",
-                                 new_owner, of, f"was {_field_text(of)}")
+                else:
+                    removal = _removal(role, word, of, owner, wire_only)
+                    if removal is not None:
+                        self._report(removal[0], subject, removal[1], new_owner, of,
+                                     f"was {_field_text(of)}")
                 continue
             self._compare_field(owner, role, op, of, np, nf, wire_only)
         for nf in new_fields:
@@ -672,6 +657,23 @@ class Auditor:
         self._compare_fields(subject, op, o.args, np, n.args, "args", n)
         if not (o.oneway or n.oneway):
             self._compare_fields(subject, op, o.throws, np, n.throws, "throws", n)
+
+
+def _removal(role: str, word: str, f: ast.Field, owner: str, wire_only: bool):
+    """``(rule, message)`` for field ``f`` of ``owner`` gone from the new version (its
+    name not moved to another id), or None when nothing is to be said."""
+    if role == "union":
+        return "union-member-removed", f"member {f.id} '{f.name}' removed from union '{owner}'"
+    if role == "throws":
+        return ("exception-removed",
+                f"exception {f.id} '{f.name}' no longer declared by '{owner}'")
+    if f.requiredness == ast.REQUIRED:
+        return "required-field-removed", f"required {word} {f.id} '{f.name}' removed from '{owner}'"
+    if role == "args":
+        return "argument-removed", f"argument {f.id} '{f.name}' removed from '{owner}'"
+    if wire_only:
+        return None
+    return "field-removed", f"{word} {f.id} '{f.name}' removed from '{owner}'"
 
 
 def _type_key(t):

@@ -1,33 +1,7 @@
 """JSON <-> Thrift values for ``thriftgen call``: the runtime's mapping
-(:mod:`thriftgen.runtime.jsonmap`, what generated classes use too) applied to the
-types of classes built at run time, so both give the same values and errors.
-A value that does not fit its type is an error naming the JSON path and the
-expected type, never a silent 0.
-
-=================  ==========================================  ===========================
-Thrift type        JSON accepted                               JSON printed
-=================  ==========================================  ===========================
-bool               ``true`` / ``false``                        ``true`` / ``false``
-i8 i16 i32 i64     integer, or a string of decimal digits      integer (i64 too)
-                   (``"-12"``); range-checked
-double             number, or a numeric string (also           number; ``"NaN"``,
-                   ``"NaN"``, ``"Infinity"``, ``"-Infinity"``)  ``"Infinity"``, ``"-Infinity"``
-string             string                                      string
-binary             base64 string (standard alphabet, padded)   base64 string
-uuid               string ``uuid.UUID`` accepts                canonical string
-enum               member name (``"SHIPPED"``) or its number   member name (a number when
-                   (integer or digit string); must be declared  the value is not declared)
-list / set         array (a set rejects duplicates)            array
-map                object whose keys are parsed into the key   object (keys as strings) when
-                   type like strings above, or an array of     the key type is a scalar,
-                   ``[key, value]`` pairs (any key type)       else ``[key, value]`` pairs
-struct / union /   object by IDL field name; ``null`` or       object of the set fields
-exception          absent = unset (IDL defaults apply);        (``null`` never printed)
-                   required fields must be there; a union
-                   exactly one field
-=================  ==========================================  ===========================
-
-Paths look like ``$.req.items[3].sku`` or ``$.prices["HP-1"]``.
+(:mod:`thriftgen.runtime.jsonmap`, which documents it, and which generated
+classes use too) applied to the types of classes built at run time, so both
+give the same values and the same errors.
 """
 
 from __future__ import annotations

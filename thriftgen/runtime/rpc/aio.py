@@ -59,7 +59,7 @@ from .metadata import IDL_SERVICE
 from .metadata import enter as metadata_enter
 from .metadata import leave as metadata_leave
 from .metadata import well_known as metadata_well_known
-from .client import check_header_options, frame_call
+from .client import HeadersView, frame_call, header_options
 from .limits import SWEEP_EVERY, ConnectionLimits
 
 __all__ = ["AsyncServer", "AsyncChannel", "connect_async"]
@@ -669,7 +669,7 @@ class _ClientConnection(_Stream):
 _DEFAULT = object()
 
 
-class AsyncChannel:
+class AsyncChannel(HeadersView):
     """Calls over one connection, several at a time (see the module doc)."""
 
     _tg_is_async_channel = True
@@ -689,16 +689,6 @@ class AsyncChannel:
     @property
     def closed(self):
         return self._conn.error is not None
-
-    @property
-    def headers(self):
-        """Headers sent with every call (header transports; a dict you may change)."""
-        return self._conn.headers
-
-    @property
-    def response_headers(self):
-        """The headers of the latest reply (header transports)."""
-        return self._conn.response_headers
 
     def for_service(self, service):
         """A channel on the same connection whose calls go to ``service`` (multiplexed)."""
@@ -760,9 +750,7 @@ async def connect_async(host, port, *, transport="buffered", protocol="binary", 
     ``ttheader`` ``service`` is sent as the ``isn`` header.
     """
     check_options(transport, protocol, max_message_size)
-    check_header_options(transport, headers, int_headers)
-    if transport == "ttheader" and service:
-        headers, service = dict(headers or {}, isn=service), None
+    _, headers, service = header_options(transport, headers, int_headers, service)
     loop = asyncio.get_running_loop()
     if connect_timeout is None:
         connect_timeout = timeout

@@ -87,7 +87,23 @@ class _Connection:
         return error
 
 
-class Channel:
+class HeadersView:
+    """The header-transport side of a channel (``_conn`` holds the dicts)."""
+
+    __slots__ = ()
+
+    @property
+    def headers(self):
+        """Headers sent with every call (header transports; a dict you may change)."""
+        return self._conn.headers
+
+    @property
+    def response_headers(self):
+        """The headers of the latest reply (header transports)."""
+        return self._conn.response_headers
+
+
+class Channel(HeadersView):
     """Sends calls and reads replies on one connection (see the module doc)."""
 
     _tg_is_channel = True  # ClientBase switches to the message-level path on it
@@ -106,16 +122,6 @@ class Channel:
     @property
     def closed(self):
         return self._conn.error is not None
-
-    @property
-    def headers(self):
-        """Headers sent with every call (header transports; a dict you may change)."""
-        return self._conn.headers
-
-    @property
-    def response_headers(self):
-        """The headers of the last reply (header transports)."""
-        return self._conn.response_headers
 
     def for_service(self, service):
         """A channel on the same connection whose calls go to ``service`` (multiplexed)."""
@@ -210,13 +216,18 @@ def frame_call(conn, msg, seqid):
                                     protocol=conn.protocol, headers=headers, int_headers=ints))
 
 
-def check_header_options(transport, headers, int_headers):
+def header_options(transport, headers, int_headers, service):
+    """``(header kind or None, headers, service)`` of a new channel, checked. Over
+    TTHeader the target service is named in the ``isn`` header, as Kitex does,
+    instead of in the message name."""
     kind = transport if transport in HEADER_TRANSPORTS else None
     if headers and kind is None:
         raise ValueError("headers need a header transport ('header' or 'ttheader')")
     if int_headers and kind != "ttheader":
         raise ValueError("integer-key headers are TTHeader's (transport='ttheader')")
-    return kind
+    if kind == "ttheader" and service:
+        return kind, dict(headers or {}, isn=service), None
+    return kind, headers, service
 
 
 def connect(host, port, *, transport="buffered", protocol="binary", service=None,
@@ -231,14 +242,10 @@ def connect(host, port, *, transport="buffered", protocol="binary", service=None
     TTHeader's integer keys (:data:`~thriftgen.runtime.rpc.metadata.INT_KEYS`).
     """
     check_options(transport, protocol, max_message_size)
-    kind = check_header_options(transport, headers, int_headers)
+    kind, headers, service = header_options(transport, headers, int_headers, service)
     if connect_timeout is None:
         connect_timeout = timeout
     sock = open_socket(host, port, connect_timeout, timeout)
     stream = SocketStream(sock, transport, protocol, max_message_size)
-    if kind == "ttheader" and service:
-        # Kitex names the target IDL service in a header, not in the message name.
-        headers = dict(headers or {}, isn=service)
-        service = None
     return Channel(_Connection(stream, protocol, (host, port), kind, headers, max_message_size,
                                int_headers), service)
