@@ -92,7 +92,7 @@ service Bench {
 }
 """
 
-BIN, CMP = "binary", "compact"
+BIN, CMP, JSON = "binary", "compact", "json"
 
 
 def make_values(mod):
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 7)
 
-    from thrift.protocol import TBinaryProtocol, TCompactProtocol
+    from thrift.protocol import TBinaryProtocol, TCompactProtocol, TJSONProtocol
     from thrift.protocol.TProtocol import TType as ATType
 
     from thriftgen.runtime import TType, deserialize, message_end, serialize, skip
@@ -289,6 +289,7 @@ def main(argv=None) -> int:
         (BIN, True): TBinaryProtocol.TBinaryProtocolAccelerated,
         (CMP, False): TCompactProtocol.TCompactProtocol,
         (CMP, True): TCompactProtocol.TCompactProtocolAccelerated,
+        (JSON, False): TJSONProtocol.TJSONProtocol,  # Apache has no C TJSONProtocol
     }
 
     columns = ["fast", "jit", "Apache pure", "Apache C", "thriftpy2 pure", "thriftpy2 cybin"]
@@ -300,22 +301,26 @@ def main(argv=None) -> int:
         cls, jcls, acls = type(obj), type(jobj), type(aobj)
         number = {"small": 2000, "medium": 300, "large": 1}[payload]
         slow_number = max(number // 10, 1)
-        for proto in (BIN, CMP):
+        for proto in (BIN, CMP, JSON):
+            if proto == JSON and payload == "large" and args.quick:
+                continue  # Apache's TJSONProtocol reads a byte at a time: minutes
             data = serialize(obj, proto)
             assert serialize(jobj, proto) == data
             assert apache_encode(aobj, apache_proto[proto, False]) == data
-            assert apache_encode(aobj, apache_proto[proto, True]) == data
+            if proto != JSON:
+                assert apache_encode(aobj, apache_proto[proto, True]) == data
             assert deserialize(cls, data, proto) == obj
             enc = {
                 "fast": lambda: serialize(obj, proto),
                 "jit": lambda: serialize(jobj, proto),
-                "Apache C": lambda: apache_encode(aobj, apache_proto[proto, True]),
             }
             dec = {
                 "fast": lambda: deserialize(cls, data, proto),
                 "jit": lambda: deserialize(jcls, data, proto),
-                "Apache C": lambda: apache_decode(acls, data, apache_proto[proto, True]),
             }
+            if proto != JSON:
+                enc["Apache C"] = lambda: apache_encode(aobj, apache_proto[proto, True])
+                dec["Apache C"] = lambda: apache_decode(acls, data, apache_proto[proto, True])
             slow_enc = {"Apache pure": lambda: apache_encode(aobj, apache_proto[proto, False])}
             slow_dec = {"Apache pure": lambda: apache_decode(acls, data, apache_proto[proto, False])}
             if tp_vals and proto == BIN:
@@ -332,6 +337,8 @@ def main(argv=None) -> int:
                 values.update(measure(slow_cases, slow_number, max(2, r // 2)))
                 results[payload, proto, op] = values
                 rows.append((f"{payload} {proto} {op} ({len(data):,} B)", values))
+            if proto == JSON:
+                continue  # SkipDecode is binary and compact only
             # SkipDecode: skip one struct / find a message's end, vs decoding it
             msg = encode_message("echo", 2, 1, obj, proto)
 
@@ -355,7 +362,8 @@ def main(argv=None) -> int:
     table = Table.comparison("payload / operation", columns, rows, baseline="fast", fmt=fmt_us,
                              title="thriftgen codec vs peers (time per operation)")
     table.add_note("fast: generated code (binary) — compact rows run the JIT for both 'fast' and "
-                   "'jit' (compact is not generated).")
+                   "'jit' (compact is not generated); json rows: the runtime's TJSONProtocol "
+                   "for both, against Apache's pure-Python TJSONProtocol.")
     table.print()
     Table.comparison("payload", ["decode", "skip", "message_end", "Apache pure skip"], skip_rows,
                      baseline="decode", fmt=fmt_us,
