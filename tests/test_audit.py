@@ -691,3 +691,18 @@ def test_github_annotations(tmp_path):
         "::error file=new/api.thrift,line=3,col=13,title=field-id-changed::field 'b' of 'S' "
         "moved from id 2 to id 3; was 2: string b")
     assert "[field-id-changed]" in proc.stderr  # the diagnostics still go to stderr
+
+
+def test_an_audit_table_beside_jobs_leaves_the_jobs_alone(tmp_path):
+    from thriftgen.config import load_config
+
+    (tmp_path / "a.thrift").write_text("struct A {\n  1: i32 x\n}\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.thriftgen]\nidl = ["a.thrift"]\nout = "gen"\n\n'
+        '[tool.thriftgen.audit]\nenable = ["source"]\n')
+    config = load_config(str(tmp_path / "pyproject.toml"))
+    (job,) = config.jobs
+    assert [p.endswith("a.thrift") for p in job.roots] == [True]
+    from thriftgen.audit.policy import load_policy
+
+    assert "source" in load_policy(str(tmp_path / "pyproject.toml")).enable
