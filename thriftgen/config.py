@@ -214,7 +214,7 @@ def load_config(path: str) -> Config:
         if "idl" not in table:
             raise ConfigError(f"{_display(path)}: {prefix or 'the file'} defines no job: give "
                               f"'idl' (one job) or [[{_join(prefix, 'jobs')}]] tables")
-        raw_jobs = [(prefix, table, {})]
+        raw_jobs = [(prefix, defaults, {})]  # the table itself, its audit settings aside
     else:
         where = _join(prefix, "jobs")
         if not isinstance(jobs_value, list) or not all(isinstance(j, dict) for j in jobs_value):
