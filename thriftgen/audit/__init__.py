@@ -10,6 +10,7 @@ severity, accepted breaks), and render diagnostics or JSON (here).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -111,8 +112,6 @@ def root_pairs(old: Program, new: Program, old_roots: Sequence[Optional[str]],
     """The (old, new) real paths of roots given side by side. A root with no old
     version (None) is new: nothing in it can break. One with no new version is a
     deleted file: everything in it is removed (unless found elsewhere)."""
-    import os
-
     pairs = []
     for o, n in zip(old_roots, new_roots):
         if o is not None and n is not None:

@@ -30,7 +30,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from thriftgen.idl import ast
 from thriftgen.idl.ast import Loc
-from thriftgen.idl.checker import STREAMING_KEY, type_display
+from thriftgen.idl.checker import STREAMING_KEY, _article, type_display
 from thriftgen.idl.loader import Program, gc_paused
 from thriftgen.idl.printer import print_const_value
 
@@ -421,10 +421,10 @@ class Auditor:
         assert isinstance(o, ast.Struct) and isinstance(n, ast.Struct)
         if (o.kind == ast.UNION) != (n.kind == ast.UNION):
             self._report("struct-kind-changed", n.name,
-                         f"'{n.name}' changed from {o.kind} to {n.kind}", n, o, f"was {_a(o.kind)}")
+                         f"'{n.name}' changed from {o.kind} to {n.kind}", n, o, f"was {_article(o.kind)}")
         elif o.kind != n.kind and not wire_only:
             self._report("exception-kind-changed", n.name,
-                         f"'{n.name}' changed from {o.kind} to {n.kind}", n, o, f"was {_a(o.kind)}")
+                         f"'{n.name}' changed from {o.kind} to {n.kind}", n, o, f"was {_article(o.kind)}")
         role = "union" if o.kind == ast.UNION and n.kind == ast.UNION else "struct"
         self._compare_fields(n.name, od.path, o.fields, nd.path, n.fields, role, n, wire_only)
 
@@ -679,10 +679,6 @@ def _removal(role: str, word: str, f: ast.Field, owner: str, wire_only: bool):
 def _type_key(t):
     """What identifies a type reference within one file (its name, or its text)."""
     return t.name if isinstance(t, (ast.NamedType, ast.BaseType)) else type_display(t)
-
-
-def _a(word: str) -> str:
-    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _shown(written, resolved) -> str:

@@ -127,7 +127,8 @@ def load_policy(config_path: Optional[str]) -> AuditPolicy:
         path = find_config()[0]
     if path is None:
         return AuditPolicy()
-    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    rel = os.path.relpath(path)
+    shown = path if rel.startswith("..") else rel
     try:
         data = read_toml(path, shown)
     except TomlError as e:

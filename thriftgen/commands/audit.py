@@ -8,6 +8,7 @@ one, or as JSON. Exit code 1 when a finding at error severity remains.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -179,7 +180,10 @@ def _run(against: Optional[str], old_roots: Optional[List[Optional[str]]],
     from thriftgen.audit import cached_audit, merged_sources, root_pairs
     from thriftgen.audit.gitref import materialize
 
-    with tempfile.TemporaryDirectory(prefix="thriftgen-audit-") as tmp:
+    # Only --against writes the old version's files (into a temporary tree).
+    scratch = (tempfile.TemporaryDirectory(prefix="thriftgen-audit-") if against is not None
+               else contextlib.nullcontext())
+    with scratch as tmp:
         names = None
         if against is not None:
             tree = materialize(against, new_roots, old_dirs, tmp)

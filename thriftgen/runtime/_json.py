@@ -98,7 +98,15 @@ def _write_struct(obj, out):
     out.append("}")
 
 
+def _no_key(ttype, key, protocol):
+    """Only scalars can be JSON object keys; Apache writes invalid JSON for the rest."""
+    if key and ttype in (TType.STRUCT, TType.LIST, TType.SET, TType.MAP):
+        raise _bad("%s cannot write a %s as a map key"
+                   % (protocol, "struct" if ttype == TType.STRUCT else "container"))
+
+
 def _write_value(ttype, args, value, out, key):
+    _no_key(ttype, key, "TJSONProtocol")
     if ttype == TType.STRING:
         if args == "BINARY":
             if isinstance(value, str):
@@ -129,12 +137,8 @@ def _write_value(ttype, args, value, out, key):
             text = "{0:.17g}".format(value)
             out.append('"%s"' % text if key else text)
     elif ttype == TType.STRUCT:
-        if key:
-            raise _bad("TJSONProtocol cannot write a struct as a map key")
         _write_struct(value, out)
     elif ttype == TType.LIST or ttype == TType.SET:
-        if key:
-            raise _bad("TJSONProtocol cannot write a container as a map key")
         etype, eargs = args[0], args[1]
         out.append('["%s",%d' % (_TAG[etype], len(value)))
         for i, item in enumerate(value):
@@ -146,8 +150,6 @@ def _write_value(ttype, args, value, out, key):
                 raise
         out.append("]")
     elif ttype == TType.MAP:
-        if key:
-            raise _bad("TJSONProtocol cannot write a container as a map key")
         ktype, kargs, vtype, vargs = args[0], args[1], args[2], args[3]
         out.append('["%s","%s",%d,{' % (_TAG[ktype], _TAG[vtype], len(value)))
         first = True
@@ -203,13 +205,10 @@ def _simple_struct(obj, out):
 
 
 def _simple_value(ttype, args, value, out, key):
+    _no_key(ttype, key, "simple JSON")
     if ttype == TType.STRUCT:
-        if key:
-            raise _bad("simple JSON cannot write a struct as a map key")
         _simple_struct(value, out)
     elif ttype == TType.LIST or ttype == TType.SET:
-        if key:
-            raise _bad("simple JSON cannot write a container as a map key")
         out.append("[")
         for i, item in enumerate(value):
             if i:
@@ -217,8 +216,6 @@ def _simple_value(ttype, args, value, out, key):
             _simple_value(args[0], args[1], item, out, False)
         out.append("]")
     elif ttype == TType.MAP:
-        if key:
-            raise _bad("simple JSON cannot write a container as a map key")
         out.append("{")
         for i, (k, v) in enumerate(value.items()):
             if i:

@@ -54,7 +54,7 @@ from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
 from .framing import (DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, SniffingCutter,
                       check_options)
-from .header import TTHEADER, HeaderFrame, decode_frame, encode_frame
+from .header import TTHEADER, decode_frame_body, reply_frame
 from .metadata import IDL_SERVICE
 from .metadata import enter as metadata_enter
 from .metadata import leave as metadata_leave
@@ -87,8 +87,8 @@ def _caller_timeout():
 
 
 class _Framer:
-    """Wraps a reply in the header frame its request came in (kind, sequence number,
-    payload protocol, transforms) with the handler's response headers."""
+    """Wraps a reply in the header frame its request came in, with the handler's
+    response headers (:func:`~thriftgen.runtime.rpc.header.reply_frame`)."""
 
     __slots__ = ("frame", "response")
 
@@ -96,11 +96,7 @@ class _Framer:
         self.frame, self.response = frame, response
 
     def wrap(self, reply):
-        if reply is None:
-            return None
-        f = self.frame
-        return encode_frame(HeaderFrame(reply, kind=f.kind, seqid=f.seqid, protocol=f.protocol,
-                                        transforms=f.transforms, headers=self.response))
+        return None if reply is None else reply_frame(self.frame, reply, self.response)
 
 
 def _frame_prefix(n):
@@ -296,11 +292,10 @@ class _ServerConnection(_Stream):
     def message_received(self, msg):
         cutter = self.cutter
         if cutter.transport not in HEADER_TRANSPORTS:
-            self._handle(msg, self.server.dispatcher_for(cutter.protocol), None, None)
+            self._handle(msg, self.dispatcher.with_protocol(cutter.protocol), None, None)
             return
         try:
-            frame, _ = decode_frame(_frame_prefix(len(msg)) + msg, 0,
-                                    self.server.max_message_size)
+            frame = decode_frame_body(msg, self.server.max_message_size)
         except ProtocolError as ex:
             log.warning("connection from %s: bad header frame: %s", self.peer, ex)
             self.transport.abort()
@@ -308,7 +303,7 @@ class _ServerConnection(_Stream):
         service = frame.headers.get(IDL_SERVICE) if frame.kind == TTHEADER else None
         token, response = metadata_enter(frame.headers, frame.int_headers)
         try:
-            self._handle(frame.payload, self.server.dispatcher_for(frame.protocol), service,
+            self._handle(frame.payload, self.dispatcher.with_protocol(frame.protocol), service,
                          _Framer(frame, response))
         finally:
             metadata_leave(token)
@@ -463,7 +458,6 @@ class AsyncServer:
         self._accepted = 0
         self._sweeper = None
         self.dispatcher = Dispatcher(services, protocol, default)
-        self._dispatchers = {protocol: self.dispatcher}
         self.host, self._port = host, port
         self.transport, self.protocol = transport, protocol
         self.sync_in_thread = sync_handlers == "thread"
@@ -477,15 +471,6 @@ class AsyncServer:
         self._conns = set()
         self._stopping = False
         self._closed = None
-
-
-    def dispatcher_for(self, protocol):
-        """The dispatcher for messages in ``protocol`` (a connection's detected protocol,
-        or a header frame's)."""
-        dispatcher = self._dispatchers.get(protocol)
-        if dispatcher is None:
-            dispatcher = self._dispatchers[protocol] = self.dispatcher.with_protocol(protocol)
-        return dispatcher
 
     @property
     def address(self):
@@ -602,7 +587,7 @@ class _ClientConnection(_Stream):
     def message_received(self, msg):
         if self.header_kind is not None:
             try:
-                frame, _ = decode_frame(_frame_prefix(len(msg)) + msg, 0, self.max_size)
+                frame = decode_frame_body(msg, self.max_size)
             except ProtocolError as ex:
                 self.stream_failed(TransportError("bad_data", "bad %s reply frame: %s"
                                                   % (self.header_kind, ex)))

@@ -35,7 +35,7 @@ from ._codec import encode as encode_message
 from ._codec import header as decode_message_header
 from .errors import TransportError
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, SocketStream, check_options
-from .header import HeaderFrame, decode_frame, encode_frame
+from .header import HeaderFrame, decode_frame_body, encode_frame
 from .metadata import propagated
 
 __all__ = ["Channel", "connect", "open_socket"]
@@ -179,7 +179,7 @@ class Channel(HeadersView):
     def _unwrap(self, body):
         conn = self._conn
         try:
-            frame, _ = decode_frame(len(body).to_bytes(4, "big") + body, 0, conn.max_size)
+            frame = decode_frame_body(body, conn.max_size)
         except ProtocolError as ex:
             raise TransportError("bad_data", "bad %s reply frame: %s" % (conn.header_kind, ex)) \
                 from None

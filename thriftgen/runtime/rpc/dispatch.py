@@ -133,6 +133,7 @@ class Dispatcher:
             self.default = _Service(service_name(default), default)
         if not self.services and self.default is None:
             raise ValueError("no service to serve")
+        self._twins = {}  # protocol -> the same routes for it (see with_protocol)
         # wire name -> (service, Function, reply name): one lookup per call
         self._routes = {}
         for name, svc in self.services.items():
@@ -143,11 +144,16 @@ class Dispatcher:
                 self._routes[method] = (self.default, fn, method)
 
     def with_protocol(self, protocol):
-        """The same routes for messages in another protocol (a header frame names its
-        payload's protocol per call)."""
-        twin = object.__new__(Dispatcher)
-        twin.__dict__.update(self.__dict__)
-        twin.protocol = protocol
+        """The same routes for messages in ``protocol`` (a connection's detected
+        protocol, or a header frame's): this dispatcher, or a twin made once."""
+        if protocol == self.protocol:
+            return self
+        twin = self._twins.get(protocol)
+        if twin is None:
+            twin = object.__new__(Dispatcher)
+            twin.__dict__.update(self.__dict__)
+            twin.protocol = protocol
+            self._twins[protocol] = twin  # shared by the twins: one set per dispatcher
         return twin
 
     # -- steps (the asyncio server runs the handler in between) ------------------------

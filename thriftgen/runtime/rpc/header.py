@@ -37,7 +37,8 @@ import zlib
 
 from ..errors import ProtocolError
 
-__all__ = ["HeaderFrame", "encode_frame", "decode_frame", "frame_kind", "THEADER", "TTHEADER",
+__all__ = ["HeaderFrame", "encode_frame", "decode_frame", "decode_frame_body", "reply_frame",
+           "frame_kind", "THEADER", "TTHEADER",
            "ZLIB", "MAX_HEADER_SIZE"]
 
 THEADER = "header"
@@ -53,6 +54,8 @@ _INFO_KEY_VALUE = 0x01
 _INFO_INT_KEY_VALUE = 0x10
 _INFO_ACL_TOKEN = 0x11
 _META = struct.Struct("!IHHiH")  # LENGTH, magic, FLAGS, SEQUENCE NUMBER, HEADER SIZE
+_LENGTH = struct.Struct("!I")
+_BODY_META = struct.Struct("!HHiH")  # the same after LENGTH
 _U16 = struct.Struct("!H")
 
 
@@ -226,30 +229,55 @@ def decode_frame(buf, pos=0, max_size=16 * 1024 * 1024):
     if available < 14:
         raise ProtocolError("truncated", "header frame needs 14 bytes at least",
                             missing=14 - available)
-    length, magic, flags, seqid, words = _META.unpack_from(buf, pos)
+    length = _LENGTH.unpack_from(buf, pos)[0]
+    meta = _check_meta(buf, pos + 4, length, max_size)
+    end = pos + 4 + length
+    if len(buf) < end:
+        raise ProtocolError("truncated", "header frame needs more data", missing=end - len(buf))
+    return _decode(buf, pos + 4, end, meta, max_size), end
+
+
+def decode_frame_body(body, max_size=16 * 1024 * 1024):
+    """The :class:`HeaderFrame` of a frame whose LENGTH a framed cutter has already
+    taken off (``body`` is the rest of it, whole)."""
+    if len(body) < 10:
+        raise ProtocolError("invalid_data", "a header frame of %d bytes is shorter than its "
+                            "header" % len(body))
+    meta = _check_meta(body, 0, len(body), max_size)
+    return _decode(body, 0, len(body), meta, max_size)
+
+
+def _check_meta(buf, start, length, max_size):
+    """``(kind, flags, seqid, header size)`` of the frame whose magic is at ``start``
+    and which is ``length`` bytes long from there (its 10 fixed bytes are at hand)."""
+    magic, flags, seqid, words = _BODY_META.unpack_from(buf, start)
     kind = _KIND.get(magic)
     if kind is None:
         raise ProtocolError("bad_version", "not a THeader or TTHeader frame (magic 0x%04x)"
-                            % magic, offset=pos + 4)
+                            % magic, offset=start)
     if length > max_size:
         raise ProtocolError("size_limit", "frame of %d bytes is over max_message_size %d"
-                            % (length, max_size), offset=pos)
-    end = pos + 4 + length
+                            % (length, max_size), offset=start - 4)
     header_size = words * 4
     if 10 + header_size > length:
         raise ProtocolError("invalid_data", "header size %d is past the frame's end (%d bytes)"
-                            % (header_size, length), offset=pos + 12)
+                            % (header_size, length), offset=start + 8)
     if header_size > MAX_HEADER_SIZE:
         raise ProtocolError("size_limit", "header of %d bytes is over the %d-byte limit"
-                            % (header_size, MAX_HEADER_SIZE), offset=pos + 12)
-    if len(buf) < end:
-        raise ProtocolError("truncated", "header frame needs more data", missing=end - len(buf))
+                            % (header_size, MAX_HEADER_SIZE), offset=start + 8)
+    return kind, flags, seqid, header_size
+
+
+def _decode(buf, start, end, meta, max_size):
+    """The frame from its magic at ``start`` to ``end`` (checked by :func:`_check_meta`)."""
+    kind, flags, seqid, header_size = meta
+    header, payload_at = start + 10, start + 10 + header_size
     frame = HeaderFrame(b"", kind=kind, seqid=seqid, flags=flags)
     if (kind == THEADER and buf.__class__ is bytes
-            and _theader_fast(buf, pos + 14, pos + 14 + header_size, frame)):
-        frame.payload = bytes(buf[pos + 14 + header_size:end])
-        return frame, end
-    r = _Reader(buf, pos + 14, pos + 14 + header_size)
+            and _theader_fast(buf, header, payload_at, frame)):
+        frame.payload = bytes(buf[payload_at:end])
+        return frame
+    r = _Reader(buf, header, payload_at)
     if kind == THEADER:
         protocol_id = r.varint("the protocol id")
         transforms = [r.varint("a transform id") for _ in range(r.varint("the transform count"))]
@@ -259,21 +287,29 @@ def decode_frame(buf, pos=0, max_size=16 * 1024 * 1024):
     frame.protocol = _PROTOCOLS.get(protocol_id)
     if frame.protocol is None:
         raise ProtocolError("invalid_data", "unsupported payload protocol id %d" % protocol_id,
-                            offset=pos + 14)
+                            offset=header)
     for tid in transforms:
         if tid != ZLIB:
             raise ProtocolError("invalid_data", "unknown header transform %d" % tid,
-                                offset=pos + 14)
+                                offset=header)
     frame.transforms = tuple(transforms)
     if kind == THEADER:
         _read_theader_infos(r, frame)
     else:
         _read_ttheader_infos(r, frame)
-    payload = bytes(buf[pos + 14 + header_size:end])
+    payload = bytes(buf[payload_at:end])
     for _ in reversed(transforms):
         payload = _inflate(payload, max_size)
     frame.payload = payload
-    return frame, end
+    return frame
+
+
+def reply_frame(request, reply, headers):
+    """``reply`` (a message) in a frame like ``request``'s: the same kind, sequence
+    number, payload protocol and transforms; ``headers``: the response headers."""
+    return encode_frame(HeaderFrame(reply, kind=request.kind, seqid=request.seqid,
+                                    protocol=request.protocol, transforms=request.transforms,
+                                    headers=headers))
 
 
 def _theader_fast(buf, p, end, frame):

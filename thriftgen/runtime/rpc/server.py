@@ -50,7 +50,7 @@ from .dispatch import BadMessage, Dispatcher
 from .errors import TransportError
 from .framing import (DEFAULT_MAX_MESSAGE_SIZE, HEADER_TRANSPORTS, MessageCutter, SniffingCutter,
                       check_options)
-from .header import TTHEADER, HeaderFrame, decode_frame, encode_frame
+from .header import TTHEADER, decode_frame_body, reply_frame
 from .metadata import IDL_SERVICE, run_with_headers
 from .limits import SWEEP_EVERY, ConnectionLimits
 
@@ -458,9 +458,7 @@ class ThreadedServer:
             if transport in HEADER_TRANSPORTS:
                 answer = self._header_handler()
             else:
-                dispatcher = (self.dispatcher if protocol == self.protocol
-                              else self.dispatcher.with_protocol(protocol))
-                handle = dispatcher.handle
+                handle = self.dispatcher.with_protocol(protocol).handle
                 if transport == "framed":
                     def answer(msg, handle=handle):
                         reply = handle(msg)
@@ -514,27 +512,19 @@ class ThreadedServer:
         """``handle(frame body) -> reply frame``: a THeader or TTHeader frame in (either
         kind: the magic says which), the reply in the same kind, sequence number,
         payload protocol and transforms, with the handler's response headers."""
-        dispatchers = {self.protocol: self.dispatcher}
         limit = self.max_message_size
 
         def handle(body):
             try:
-                frame, _ = decode_frame(len(body).to_bytes(_FRAME_PREFIX, "big") + body, 0, limit)
+                frame = decode_frame_body(body, limit)
             except ProtocolError as ex:
                 raise BadMessage("bad header frame: %s" % (ex,)) from None
-            dispatcher = dispatchers.get(frame.protocol)
-            if dispatcher is None:
-                dispatcher = dispatchers[frame.protocol] = self.dispatcher.with_protocol(
-                    frame.protocol)
+            dispatcher = self.dispatcher.with_protocol(frame.protocol)
             service = frame.headers.get(IDL_SERVICE) if frame.kind == TTHEADER else None
             reply, response = run_with_headers(
                 lambda: dispatcher.handle(frame.payload, service), frame.headers,
                 frame.int_headers)
-            if reply is None:
-                return None
-            return encode_frame(HeaderFrame(reply, kind=frame.kind, seqid=frame.seqid,
-                                            protocol=frame.protocol, transforms=frame.transforms,
-                                            headers=response))
+            return None if reply is None else reply_frame(frame, reply, response)
 
         return handle
 
